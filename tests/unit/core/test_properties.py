@@ -1,0 +1,142 @@
+"""Hypothesis property tests: accounting conserves value; no illegal state is reachable."""
+
+from __future__ import annotations
+
+import copy
+from collections import deque
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from weaver.core import (
+    TRANSITIONS,
+    Fill,
+    InvalidTransition,
+    Order,
+    OrderAccepted,
+    OrderCanceled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderRejected,
+    OrderSide,
+    OrderStatus,
+    OrderSubmitted,
+    Portfolio,
+)
+
+T0 = datetime(2024, 1, 2, 14, 30, tzinfo=timezone.utc)
+SYMBOLS = ["AAPL", "MSFT", "TSLA"]
+
+
+def decimals(low: str, high: str, places: int) -> st.SearchStrategy[Decimal]:
+    return st.decimals(
+        min_value=Decimal(low), max_value=Decimal(high), places=places,
+        allow_nan=False, allow_infinity=False,
+    )
+
+
+fills = st.builds(
+    Fill,
+    order_id=st.just("o"),
+    symbol=st.sampled_from(SYMBOLS),
+    side=st.sampled_from(OrderSide),
+    qty=decimals("0.001", "500", 3),
+    price=decimals("0.01", "1000", 2),
+    timestamp=st.just(T0),
+    commission=decimals("0", "5", 4),
+)
+marks = st.fixed_dictionaries({s: decimals("0.01", "1000", 2) for s in SYMBOLS})
+
+
+@settings(max_examples=300)
+@given(st.lists(fills, max_size=60), marks, decimals("0", "1000000", 2))
+def test_positions_sum_fills_and_value_is_conserved(
+    fill_list: list[Fill], prices: dict[str, Decimal], initial_cash: Decimal
+) -> None:
+    portfolio = Portfolio(cash=initial_cash)
+
+    realized_returned = sum((portfolio.apply(f) for f in fill_list), Decimal(0))
+
+    for symbol in SYMBOLS:
+        signed_sum = sum((f.signed_qty for f in fill_list if f.symbol == symbol), Decimal(0))
+        assert portfolio.position(symbol).qty == signed_sum
+    total_commission = sum((f.commission for f in fill_list), Decimal(0))
+    assert portfolio.commission == total_commission
+    assert portfolio.realized_pnl == realized_returned
+    assert portfolio.equity(prices) == (
+        initial_cash
+        + portfolio.realized_pnl
+        + portfolio.unrealized_pnl(prices)
+        - total_commission
+    )
+
+
+def _reachable() -> set[OrderStatus]:
+    seen = {OrderStatus.PENDING}
+    queue = deque(seen)
+    while queue:
+        status = queue.popleft()
+        for (src, _), dst in TRANSITIONS.items():
+            if src is status and dst not in seen:
+                seen.add(dst)
+                queue.append(dst)
+    return seen
+
+
+REACHABLE = _reachable()
+
+
+@st.composite
+def event_for(draw: st.DrawFn, order: Order) -> OrderEvent:
+    kind = draw(
+        st.sampled_from(
+            [OrderSubmitted, OrderAccepted, OrderPartiallyFilled, OrderFilled,
+             OrderCanceled, OrderRejected, OrderExpired]
+        )
+    )
+    if kind in (OrderFilled, OrderPartiallyFilled):
+        # Mostly sensible quantities, sometimes over- or under-sized ones.
+        remaining = order.remaining_qty
+        qty = draw(
+            st.one_of(
+                st.just(remaining),
+                decimals("1", "20", 0),
+            ).filter(lambda q: q > 0)
+        )
+        return kind(T0, qty, draw(decimals("1", "200", 2)))
+    if kind is OrderRejected:
+        return OrderRejected(T0, "no")
+    if kind is OrderCanceled:
+        return OrderCanceled(T0)
+    return kind(T0)
+
+
+@settings(max_examples=300)
+@given(st.data(), decimals("1", "20", 0))
+def test_no_illegal_state_is_reachable_and_failures_change_nothing(
+    data: st.DataObject, qty: Decimal
+) -> None:
+    order = Order("AAPL", OrderSide.BUY, qty)
+
+    for _ in range(data.draw(st.integers(0, 12))):
+        event = data.draw(event_for(order))
+        before = copy.deepcopy(order)
+        try:
+            order.apply(event)
+        except InvalidTransition as err:
+            assert err.status is before.status
+            assert order == before
+        else:
+            assert TRANSITIONS[(before.status, type(event))] is order.status
+
+        assert order.status in REACHABLE
+        assert Decimal(0) <= order.filled_qty <= order.qty
+        assert (order.filled_qty == order.qty) == (order.status is OrderStatus.FILLED)
+        fills_ = [e for e in order.events if isinstance(e, (OrderFilled, OrderPartiallyFilled))]
+        assert order.filled_qty == sum((e.qty for e in fills_), Decimal(0))
+
+    assert order.replay() == order

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import weaver as wv
+from weaver.core.errors import BacktestError, LookAheadError
+from weaver.strategy import Strategy
+from weaver.strategy.indicators import sma
+
+
+def peek_next_close(close: np.ndarray) -> np.ndarray:
+    return pd.Series(close).shift(-1).to_numpy()
+
+
+def centred_mean(close: np.ndarray, n: int) -> np.ndarray:
+    return pd.Series(close).rolling(n, center=True).mean().to_numpy()
+
+
+def normalised_by_max(close: np.ndarray) -> np.ndarray:
+    return np.asarray(close) / np.max(close)
+
+
+def strategy_with(func, *args):  # noqa: ANN001, ANN202
+    class Uses(Strategy):
+        def init(self) -> None:
+            self.x = self.indicator(func, self.data.close, *args)
+
+    return Uses
+
+
+@pytest.mark.parametrize(("func", "args"), [(peek_next_close, ()), (centred_mean, (5,)), (normalised_by_max, ())])
+def test_an_indicator_that_peeks_is_refused_by_name(func, args) -> None:  # noqa: ANN001
+    bars = wv.synthetic(300, "1d", seed=3)
+
+    with pytest.raises(LookAheadError, match=func.__name__) as err:
+        wv.backtest(strategy_with(func, *args), bars)
+    assert "with the whole history but" in str(err.value)
+
+
+def test_causal_indicators_pass_and_the_guard_can_be_turned_off() -> None:
+    bars = wv.synthetic(300, "1d", seed=3)
+
+    ok = wv.backtest(strategy_with(sma, 20), bars)
+    off = wv.backtest(strategy_with(peek_next_close), bars, lookahead_check=False)
+
+    assert ok.timings["lookahead_check"] >= 0
+    assert len(off.equity) == 300
+
+
+def test_an_indicator_failing_on_a_shorter_history_is_reported_by_name() -> None:
+    def needs_all(close: np.ndarray) -> np.ndarray:
+        if len(close) != 300:
+            raise ValueError("wrong length")
+        return np.asarray(close)
+
+    with pytest.raises(BacktestError, match="needs_all.*look-ahead check"):
+        wv.backtest(strategy_with(needs_all), wv.synthetic(300, "1d", seed=3))

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import enum
+
+import pytest
+
+import weaver as wv
+from weaver.core.errors import ParameterError
+from weaver.strategy import Strategy, param
+
+
+class Mode(enum.Enum):
+    FAST = "fast"
+    SLOW = "slow"
+
+
+class Typed(Strategy):
+    n: int = param(10, low=2, high=50, step=1, doc="window")
+    ratio: float = 0.5
+    flag: bool = False
+    label: str = "x"
+    mode: Mode = Mode.FAST
+
+
+def test_params_are_collected_with_types_defaults_and_bounds() -> None:
+    p = Typed.params
+
+    assert list(p) == ["n", "ratio", "flag", "label", "mode"]
+    assert (p["n"].type, p["n"].default, p["n"].low, p["n"].high, p["n"].doc) == (int, 10, 2, 50, "window")
+    assert p["ratio"].type is float and p["flag"].type is bool and p["label"].type is str
+    assert p["mode"].choices == [Mode.FAST, Mode.SLOW]
+    assert Typed.n == 10  # the class attribute reads as the default, not the Param
+
+
+def test_validate_params_fills_defaults_and_converts_losslessly() -> None:
+    values = Typed.validate_params(n=3, ratio=2, mode="slow")
+
+    assert values == {"n": 3, "ratio": 2.0, "flag": False, "label": "x", "mode": Mode.SLOW}
+    assert isinstance(values["ratio"], float)
+
+
+def test_unknown_parameter_lists_the_valid_ones() -> None:
+    with pytest.raises(ParameterError) as err:
+        Typed.validate_params(nn=3)
+
+    message = str(err.value)
+    assert "'nn'" in message
+    assert "n: int = 10" in message and "ratio: float = 0.5" in message and "mode: Mode" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("n", 2.5, "Typed.n must be int, got 2.5 (float)"),
+        ("n", True, "Typed.n must be int, got True (bool)"),
+        ("n", "10", "Typed.n must be int, got '10' (str)"),
+        ("flag", 1, "Typed.flag must be bool, got 1 (int)"),
+        ("ratio", "half", "Typed.ratio must be float"),
+        ("mode", "medium", "Typed.mode must be Mode"),
+        ("n", 51, "Typed.n=51 is outside its bounds [2, 50]"),
+    ],
+)
+def test_wrong_type_or_bounds_raise_naming_value_and_type(name: str, value: object, fragment: str) -> None:
+    with pytest.raises(ParameterError, match=fragment.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
+        Typed.validate_params(**{name: value})
+
+
+def test_bad_parameter_is_refused_before_any_bar_runs() -> None:
+    calls = []
+
+    class Spy(Strategy):
+        n: int = 3
+
+        def init(self) -> None:
+            calls.append("init")
+
+    with pytest.raises(ParameterError):
+        wv.backtest(Spy, wv.synthetic(50, "1d", seed=0), n="3")
+    assert calls == []
+
+
+def test_subclass_inherits_and_overrides_parameters() -> None:
+    class Child(Typed):
+        n: int = 20
+        extra: float = 1.0
+
+    assert Child.params["n"].default == 20
+    assert list(Child.params) == ["n", "ratio", "flag", "label", "mode", "extra"]
+
+
+def test_unsupported_parameter_type_is_refused_at_class_creation() -> None:
+    with pytest.raises(ParameterError, match="not supported"):
+        class Bad(Strategy):  # noqa: F841
+            window: list = [1, 2]  # noqa: RUF012

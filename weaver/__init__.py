@@ -1,0 +1,65 @@
+"""Weaver: a Jupyter-first workbench for systematic trading research.
+
+``import weaver as wv`` is cheap: every public name below is imported on first use, so
+pandas, plotly, vectorbt and the rest load only when the work needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "load_bars": "weaver.data",
+    "resample": "weaver.data",
+    "synthetic": "weaver.data",
+    "Catalog": "weaver.catalog",
+    "WeaverError": "weaver.core.errors",
+    "DataError": "weaver.core.errors",
+    "ParameterError": "weaver.core.errors",
+    "LookAheadError": "weaver.core.errors",
+    "BacktestError": "weaver.core.errors",
+    "InvalidTransition": "weaver.core.errors",
+    "OrderRejected": "weaver.core.errors",
+    "Strategy": "weaver.strategy",
+    "param": "weaver.strategy",
+    "backtest": "weaver.backtest",
+    "BacktestResult": "weaver.backtest",
+}
+_SUBMODULES = {"core", "data", "catalog", "sim", "strategy", "indicators", "strategies", "backtest"}
+_ALIASES = {"indicators": "weaver.strategy.indicators", "strategies": "weaver.strategy.examples"}
+
+__all__ = sorted(_LAZY)
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from weaver.backtest import BacktestResult, backtest
+    from weaver.catalog import Catalog
+    from weaver.core.errors import (
+        BacktestError,
+        DataError,
+        InvalidTransition,
+        LookAheadError,
+        OrderRejected,
+        ParameterError,
+        WeaverError,
+    )
+    from weaver.data import load_bars, resample, synthetic
+    from weaver.strategy import Strategy, param
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(_ALIASES.get(name, f"weaver.{name}"))
+    else:
+        raise AttributeError(f"module 'weaver' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)

@@ -1,0 +1,299 @@
+"""The backtest engine: one loop over the clock driving a strategy through ``SimulatedBroker``.
+
+Per bar the loop does only what the bar needs: move the cursor, match the working orders of
+symbols that have any, and call ``next()``. Equity, trades and statistics are computed after
+the loop, vectorized, from the fills.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from weaver.clock import BacktestClock, Cursor, session_ends
+from weaver.core import Portfolio
+from weaver.core.errors import BacktestError, DataError
+from weaver.strategy.base import Strategy
+from weaver.strategy.lines import Data
+from weaver.strategy.lookahead import check_lookahead
+
+_FIELDS = ("open", "high", "low", "close", "volume")
+
+BarsLike = pd.DataFrame | Mapping[str, pd.DataFrame] | str | Path
+
+
+def prepare_bars(bars: BarsLike) -> dict[str, pd.DataFrame]:
+    """Validate ``bars`` (a frame, a dict of frames or a file) into ``{symbol: frame}``."""
+    from weaver.data import load_bars
+
+    if isinstance(bars, str | Path):
+        loaded = load_bars(bars)
+    elif isinstance(bars, pd.DataFrame):
+        loaded = load_bars(bars, symbol=bars.attrs.get("symbol"), timeframe=bars.attrs.get("timeframe"))
+        if isinstance(loaded, pd.DataFrame):
+            loaded.attrs.update({k: v for k, v in bars.attrs.items() if k not in loaded.attrs})
+    elif isinstance(bars, Mapping):
+        loaded = load_bars(dict(bars))
+    else:
+        raise DataError(f"bars must be a DataFrame, a dict of DataFrames or a file path, got {type(bars).__name__}")
+    frames = loaded if isinstance(loaded, dict) else {loaded.attrs.get("symbol") or "ASSET": loaded}
+    for sym, frame in frames.items():
+        if frame.empty:
+            raise DataError(f"no bars for {sym!r} (source {frame.attrs.get('source', 'DataFrame')}): nothing to backtest")
+    return frames
+
+
+class Run:
+    """One backtest's moving parts, built from validated bars; :meth:`execute` runs the loop."""
+
+    def __init__(
+        self,
+        strategy_cls: type[Strategy],
+        frames: dict[str, pd.DataFrame],
+        params: dict[str, Any],
+        *,
+        cash: float,
+        commission: Any,
+        slippage: Any,
+        participation: float | None,
+        allow_short: bool,
+        fractional: bool,
+        session_tz: str,
+        run_id: str = "bt",
+    ) -> None:
+        from weaver.sim import SimulatedBroker
+
+        self.strategy_cls = strategy_cls
+        self.frames = frames
+        self.symbols = list(frames)
+        self.index = _merged_index(frames)
+        n = len(self.index)
+        self.cursor = Cursor()
+        self.clock = BacktestClock(self.index, self.cursor)
+        self.arrays: dict[str, dict[str, np.ndarray]] = {}
+        self.has_bar: dict[str, np.ndarray | None] = {}
+        for sym, frame in frames.items():
+            self.arrays[sym], self.has_bar[sym] = _aligned(frame, self.index)
+        timeframe = next(iter(frames.values())).attrs.get("timeframe")
+        self.timeframe = timeframe
+        self.session_end = session_ends(self.index, timeframe, session_tz)
+        self.closes = {sym: a["close"] for sym, a in self.arrays.items()}
+        self.initial_cash = Decimal(repr(float(cash)))
+        self.portfolio = Portfolio(cash=self.initial_cash, positions={})
+        self.broker = SimulatedBroker(
+            self.portfolio,
+            symbols=self.symbols,
+            clock=self.clock.now,
+            price_of=self.price_of,
+            commission=commission,
+            slippage=slippage,
+            participation=participation,
+            allow_short=allow_short,
+            fractional=fractional,
+        )
+        datas = {
+            sym: Data(sym, self.index, self.arrays[sym], self.cursor) for sym in self.symbols
+        }
+        self.datas = datas
+        self.strategy = strategy_cls(
+            broker=self.broker,
+            portfolio=self.portfolio,
+            datas=datas,
+            cursor=self.cursor,
+            params=params,
+            price_of=self.price_of,
+            now=self.clock.now,
+            fractional=fractional,
+            run_id=run_id,
+        )
+        self.n = n
+
+    def price_of(self, symbol: str) -> float:
+        """Return ``symbol``'s close at the current bar (the reference price for sizing)."""
+        return float(self.closes[symbol][max(self.cursor.i, 0)])
+
+    def initialize(self, lookahead_check: bool) -> float:
+        """Run the strategy's ``init()``, check its indicators, return the guard's seconds."""
+        import time
+
+        try:
+            self.strategy.init()
+        except Exception as exc:
+            if isinstance(exc, BacktestError | DataError):
+                raise
+            raise BacktestError(
+                f"{self.strategy_cls.__name__}.init() raised {type(exc).__name__}: {exc}"
+            ) from exc
+        started = time.perf_counter()
+        if lookahead_check:
+            check_lookahead(self.strategy._indicators, self.index)
+        spent = time.perf_counter() - started
+        for d in self.datas.values():
+            d.start()
+        self._hook_events()
+        return spent
+
+    def _hook_events(self) -> None:
+        strategy = self.strategy
+        cls = type(strategy)
+        wants_fill = cls.on_fill is not Strategy.on_fill
+        wants_order = cls.on_order is not Strategy.on_order
+        if not (wants_fill or wants_order):
+            return
+        from weaver.core import OrderFilled, OrderPartiallyFilled
+
+        fills = self.broker.fills
+
+        def handler(order: Any, event: Any) -> None:
+            if wants_fill and isinstance(event, OrderFilled | OrderPartiallyFilled):
+                strategy.on_fill(fills[-1])
+            if wants_order:
+                strategy.on_order(order)
+
+        self.broker.on_update(handler)
+
+    def warmup(self) -> int:
+        """Return the first bar at which every declared indicator has a value."""
+        first = 0
+        for spec in self.strategy._indicators:
+            valid = ~np.isnan(np.vstack(spec.arrays)).any(axis=0)
+            first = max(first, int(np.argmax(valid)) if valid.any() else self.n)
+        return first
+
+    def execute(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Run the bar loop."""
+        start = self.warmup()
+        next_ = self.strategy.next
+        broker = self.broker
+        process = broker.process_bar
+        working = broker.working  # a live view: falsy while no order works
+        index = self.index
+        now = self.clock.now
+        session_end = self.session_end
+        arrays = self.arrays
+        has_bar = self.has_bar
+        i = start
+        try:
+            for i in self.clock.steps(start, progress):
+                if working:
+                    for sym in tuple(working):
+                        mask = has_bar[sym]
+                        if mask is not None and not mask[i]:
+                            continue
+                        a = arrays[sym]
+                        process(
+                            sym, now(), float(a["open"][i]), float(a["high"][i]),
+                            float(a["low"][i]), float(a["close"][i]), float(a["volume"][i]),
+                            bool(session_end[i]),
+                        )
+                next_()
+        except Exception as exc:
+            if isinstance(exc, BacktestError):
+                raise
+            where = ", ".join(self.symbols)
+            raise BacktestError(
+                f"{self.strategy_cls.__name__}.next() raised {type(exc).__name__}: {exc} "
+                f"at bar {index[i]} ({where})"
+            ) from exc
+
+
+def _merged_index(frames: dict[str, pd.DataFrame]) -> pd.DatetimeIndex:
+    indexes = [f.index for f in frames.values()]
+    merged = indexes[0]
+    for other in indexes[1:]:
+        merged = merged.union(other)
+    return merged
+
+
+def _aligned(frame: pd.DataFrame, index: pd.DatetimeIndex) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """Return the frame's columns as float arrays on the merged index, and a has-bar mask.
+
+    Where a symbol has no bar at a merged timestamp, its prices carry the last close and
+    its volume is 0; the mask (None when the symbol has every bar) keeps orders from
+    matching there.
+    """
+    if len(frame.index) == len(index) and frame.index.equals(index):
+        return {f: np.ascontiguousarray(frame[f].to_numpy(dtype=float)) for f in _FIELDS}, None
+    pos = index.get_indexer(frame.index)
+    mask = np.zeros(len(index), dtype=bool)
+    mask[pos] = True
+    close = frame["close"].reindex(index).ffill()
+    out = {}
+    for f in ("open", "high", "low"):
+        out[f] = frame[f].reindex(index).fillna(close).to_numpy(dtype=float)
+    out["close"] = close.to_numpy(dtype=float)
+    out["volume"] = frame["volume"].reindex(index).fillna(0.0).to_numpy(dtype=float)
+    return out, mask
+
+
+def backtest(
+    strategy: type[Strategy],
+    bars: BarsLike,
+    *,
+    cash: float = 100_000,
+    commission: Any = None,
+    slippage: Any = None,
+    participation: float | None = None,
+    allow_short: bool = True,
+    fractional: bool = False,
+    lookahead_check: bool = True,
+    session_tz: str = "America/New_York",
+    progress: Callable[[int, int], None] | None = None,
+    **params: Any,
+) -> Any:
+    """Backtest ``strategy`` on ``bars`` and return a :class:`~weaver.backtest.BacktestResult`.
+
+    Parameters
+    ----------
+    strategy
+        A :class:`~weaver.Strategy` subclass.
+    bars
+        A frame from :func:`weaver.load_bars`, a dict ``{symbol: frame}`` for several symbols
+        (sharing one cash account), or a path to a CSV or Parquet file.
+    cash
+        Starting cash.
+    commission
+        None, a fraction of notional (``0.001`` = 0.1%), a model from :mod:`weaver.sim`
+        (``PerShare``, ``Percent``, ``PerOrder``, combined with ``+``) or ``f(qty, price)``.
+    slippage
+        None, basis points as a number, or ``f(order, price, bar) -> price``.
+    participation
+        At most this fraction of a bar's volume fills per bar; the rest keeps working.
+    allow_short, fractional
+        Allow short sales; allow fractional quantities.
+    lookahead_check
+        Refuse indicators whose values depend on later bars (on by default).
+    session_tz
+        The exchange's time zone, where intraday sessions (and day orders) end.
+    progress
+        ``progress(done, total)``, called about a hundred times along the loop.
+    **params
+        The strategy's parameters; unknown names or wrong types raise ``ParameterError``.
+    """
+    import time
+
+    from weaver.backtest.result import build_result
+
+    if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
+        raise BacktestError(f"strategy must be a weaver.Strategy subclass, got {strategy!r}")
+    values = strategy.validate_params(**params)
+    frames = prepare_bars(bars)
+    t0 = time.perf_counter()
+    run = Run(
+        strategy, frames, values, cash=cash, commission=commission, slippage=slippage,
+        participation=participation, allow_short=allow_short, fractional=fractional,
+        session_tz=session_tz,
+    )
+    guard = run.initialize(lookahead_check)
+    t1 = time.perf_counter()
+    run.execute(progress)
+    t2 = time.perf_counter()
+    result = build_result(run, values)
+    result.timings = {"setup": t1 - t0 - guard, "lookahead_check": guard, "loop": t2 - t1,
+                      "results": time.perf_counter() - t2}
+    return result

@@ -1,0 +1,224 @@
+"""What a backtest returns: trades, orders, fills, the equity curve, statistics and a chart."""
+
+from __future__ import annotations
+
+import html
+from collections import deque
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from weaver.backtest.engine import Run
+
+TRADE_COLUMNS = [
+    "symbol", "side", "qty", "entry_time", "entry_price", "exit_time", "exit_price",
+    "pnl", "return_pct", "duration", "commission",
+]
+
+
+class BacktestResult:
+    """The outcome of :func:`weaver.backtest`.
+
+    Attributes
+    ----------
+    trades
+        One row per round trip (FIFO lots): symbol, side ("long"/"short"), qty, entry and
+        exit time and price, pnl (after commission), return_pct, duration, commission. A
+        trade still open at the end has empty exit fields and its pnl marked at the last
+        close.
+    orders, fills
+        Every order (with its final status and any reject reason) and every fill.
+    equity
+        Account value at each bar's close, open positions marked at the close.
+    stats
+        See :mod:`weaver.backtest.stats` (computed on first use).
+    """
+
+    def __init__(
+        self,
+        *,
+        strategy: str,
+        params: dict[str, Any],
+        bars: dict[str, pd.DataFrame],
+        trades: pd.DataFrame,
+        orders: pd.DataFrame,
+        fills: pd.DataFrame,
+        equity: pd.Series,
+        exposure: np.ndarray,
+        timeframe: str | None,
+    ) -> None:
+        self.strategy = strategy
+        self.params = params
+        self.bars = bars
+        self.trades = trades
+        self.orders = orders
+        self.fills = fills
+        self.equity = equity
+        self.exposure = exposure
+        self.timeframe = timeframe
+        self.timings: dict[str, float] = {}
+
+    @cached_property
+    def stats(self) -> pd.Series:
+        """Return the run's statistics (computed once, on first use)."""
+        from weaver.backtest.stats import compute_stats
+
+        first = next(iter(self.bars.values()))
+        closes = first["close"].reindex(self.equity.index).ffill()
+        return compute_stats(self.equity, self.trades, closes, self.exposure, self.timeframe)
+
+    @property
+    def drawdown(self) -> pd.Series:
+        """Return the drawdown at each bar as a fraction of the running peak."""
+        from weaver.backtest.stats import drawdown
+
+        return drawdown(self.equity)
+
+    def plot(self, symbol: str | None = None) -> go.Figure:
+        """Return a plotly figure: candles with trade markers, equity, and drawdown."""
+        from weaver.backtest.plots import plot_result
+
+        return plot_result(self, symbol)
+
+    def _repr_html_(self) -> str:
+        s = self.stats
+        keys = ["start", "end", "equity_final", "total_return", "cagr", "sharpe", "sortino",
+                "max_drawdown", "n_trades", "win_rate", "profit_factor", "exposure_pct"]
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{k}</th><td style='text-align:right'>{html.escape(_fmt(s[k]))}</td></tr>"
+            for k in keys
+        )
+        params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        title = html.escape(f"{self.strategy}({params}) on {', '.join(self.bars)}")
+        trades = self.trades.tail(5).to_html(index=False, float_format=lambda x: f"{x:,.2f}")
+        return (f"<div><b>{title}</b><table>{rows}</table>"
+                f"<details><summary>last trades ({len(self.trades)} in all)</summary>{trades}</details></div>")
+
+    def __repr__(self) -> str:
+        s = self.stats
+        return (f"<BacktestResult {self.strategy} {list(self.bars)}: {s['n_trades']} trades, "
+                f"final equity {s['equity_final']:,.2f}, return {s['total_return']:.2%}, sharpe {_fmt(s['sharpe'])}>")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "nan" if value != value else f"{value:,.4f}" if abs(value) < 10 else f"{value:,.2f}"
+    return str(value)
+
+
+def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
+    """Assemble the result tables and the equity curve from a finished run (vectorized)."""
+    broker = run.broker
+    index = run.index
+    fills = _fills_frame(broker.fills)
+    orders = _orders_frame(broker.orders.values())
+    n = len(index)
+    bar_of = index.get_indexer(pd.DatetimeIndex(fills["timestamp"])) if len(fills) else np.zeros(0, int)
+    cash_delta = -(fills["signed_qty"].to_numpy(float) * fills["price"].to_numpy(float)) \
+        - fills["commission"].to_numpy(float) if len(fills) else np.zeros(0)
+    cash = float(run.initial_cash) + np.cumsum(np.bincount(bar_of, weights=cash_delta, minlength=n))
+    equity = cash.copy()  # rounded to 1e-8 below: float sums of cent prices leave 1e-11 dust
+    exposed = np.zeros(n, dtype=bool)
+    for sym in run.symbols:
+        mine = (fills["symbol"] == sym).to_numpy() if len(fills) else np.zeros(0, bool)
+        held = np.cumsum(np.bincount(bar_of[mine], weights=fills["signed_qty"].to_numpy(float)[mine], minlength=n))
+        held[np.abs(held) < 1e-12] = 0.0
+        equity += held * run.closes[sym]
+        exposed |= held != 0
+    trades = _trades(fills, run)
+    return BacktestResult(
+        strategy=run.strategy_cls.__name__,
+        params=params,
+        bars=run.frames,
+        trades=trades,
+        orders=orders,
+        fills=fills.drop(columns=["signed_qty"]) if len(fills) else fills,
+        equity=pd.Series(np.round(equity, 8), index=index, name="equity"),
+        exposure=exposed,
+        timeframe=run.timeframe,
+    )
+
+
+def _fills_frame(fills: list[Any]) -> pd.DataFrame:
+    cols = ["timestamp", "symbol", "side", "qty", "price", "commission", "order_id", "signed_qty"]
+    if not fills:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    return pd.DataFrame({
+        "timestamp": pd.DatetimeIndex([f.timestamp for f in fills]),
+        "symbol": [f.symbol for f in fills],
+        "side": [f.side.value for f in fills],
+        "qty": [float(f.qty) for f in fills],
+        "price": [float(f.price) for f in fills],
+        "commission": [float(f.commission) for f in fills],
+        "order_id": [f.order_id for f in fills],
+        "signed_qty": [float(f.qty) * f.side.sign for f in fills],
+    })
+
+
+def _orders_frame(orders: Any) -> pd.DataFrame:
+    rows = [{
+        "client_order_id": o.client_order_id, "symbol": o.symbol, "side": o.side.value,
+        "type": o.type.value, "qty": float(o.qty),
+        "limit_price": None if o.limit_price is None else float(o.limit_price),
+        "stop_price": None if o.stop_price is None else float(o.stop_price),
+        "tif": o.tif.value, "status": o.status.value, "filled_qty": float(o.filled_qty),
+        "avg_fill_price": None if o.avg_fill_price is None else float(o.avg_fill_price),
+        "created_at": o.created_at, "filled_at": o.filled_at, "reject_reason": o.reject_reason,
+    } for o in orders]
+    return pd.DataFrame(rows, columns=[
+        "client_order_id", "symbol", "side", "type", "qty", "limit_price", "stop_price", "tif",
+        "status", "filled_qty", "avg_fill_price", "created_at", "filled_at", "reject_reason",
+    ])
+
+
+def _trades(fills: pd.DataFrame, run: Run) -> pd.DataFrame:
+    """Pair fills into round trips, first in first out, per symbol."""
+    rows: list[dict[str, Any]] = []
+    for sym in run.symbols:
+        lots: deque[list[Any]] = deque()  # [direction, qty, price, time, commission per unit]
+        mine = fills[fills["symbol"] == sym] if len(fills) else fills
+        for ts, q, price, fee in zip(mine["timestamp"], mine["signed_qty"], mine["price"], mine["commission"], strict=True):
+            direction = 1.0 if q > 0 else -1.0
+            remaining = abs(q)
+            fee_per_unit = fee / remaining
+            while remaining > 1e-12 and lots and lots[0][0] != direction:
+                lot = lots[0]
+                take = min(lot[1], remaining)
+                rows.append(_trade_row(sym, lot, take, ts, price, fee_per_unit))
+                lot[1] -= take
+                remaining -= take
+                if lot[1] <= 1e-12:
+                    lots.popleft()
+            if remaining > 1e-12:
+                lots.append([direction, remaining, price, ts, fee_per_unit])
+        last = float(run.closes[sym][-1])
+        for lot in lots:
+            row = _trade_row(sym, lot, lot[1], None, None, 0.0, mark=last)
+            rows.append(row)
+    frame = pd.DataFrame(rows, columns=TRADE_COLUMNS)
+    if len(frame):
+        frame["entry_time"] = pd.to_datetime(frame["entry_time"], utc=True)
+        frame["exit_time"] = pd.to_datetime(frame["exit_time"], utc=True)
+        frame["duration"] = frame["exit_time"] - frame["entry_time"]
+        frame = frame.sort_values(["entry_time", "symbol"], kind="stable").reset_index(drop=True)
+    return frame
+
+
+def _trade_row(sym: str, lot: list[Any], qty: float, exit_time: Any, exit_price: Any,
+               exit_fee_per_unit: float, mark: float | None = None) -> dict[str, Any]:
+    direction, _, entry_price, entry_time, entry_fee = lot
+    price = exit_price if exit_price is not None else mark
+    commission = (entry_fee + exit_fee_per_unit) * qty
+    pnl = direction * (price - entry_price) * qty - commission
+    return {
+        "symbol": sym, "side": "long" if direction > 0 else "short", "qty": qty,
+        "entry_time": entry_time, "entry_price": entry_price,
+        "exit_time": exit_time, "exit_price": exit_price if exit_price is not None else np.nan,
+        "pnl": pnl, "return_pct": 100.0 * pnl / (entry_price * qty) if entry_price else np.nan,
+        "duration": None, "commission": commission,
+    }

@@ -1,0 +1,91 @@
+"""The backtest clock: an iterator over the merged bar timestamps of a run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from weaver.clock.cursor import Cursor
+
+
+class BacktestClock:
+    """Step through ``index`` (UTC timestamps, sorted, unique), moving a shared cursor.
+
+    ``now()`` is the timestamp of the bar being processed; nothing in a backtest reads the
+    wall clock. Iterating yields timestamps (the ``Clock`` port); the engine uses
+    :meth:`steps`, which yields bar positions and costs no timestamp objects per bar.
+    """
+
+    def __init__(self, index: pd.DatetimeIndex, cursor: Cursor | None = None) -> None:
+        self.index = index
+        self.cursor = cursor if cursor is not None else Cursor()
+        self._ns = index.asi8
+        self._tz = index.tz
+        self._memo: tuple[int, datetime] = (-1, datetime.min)
+
+    def now(self) -> datetime:
+        """Return the current bar's timestamp (a ``pandas.Timestamp``)."""
+        i = self.cursor.i
+        if i == self._memo[0]:
+            return self._memo[1]
+        if i < 0:
+            raise RuntimeError("the backtest clock has not started")
+        ts = pd.Timestamp(int(self._ns[i]), tz=self._tz)
+        self._memo = (i, ts)
+        return ts
+
+    def steps(
+        self,
+        start: int = 0,
+        progress: Callable[[int, int], None] | None = None,
+        chunks: int = 100,
+    ) -> Iterator[int]:
+        """Yield bar positions from ``start`` to the end, setting the cursor to each.
+
+        With ``progress``, call ``progress(done, total)`` about ``chunks`` times along the way.
+        """
+        cursor, n = self.cursor, len(self.index)
+        if progress is None:
+            for i in range(start, n):
+                cursor.i = i
+                yield i
+            return
+        bounds = np.linspace(start, n, chunks + 1).astype(int)
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            for i in range(lo, hi):
+                cursor.i = i
+                yield i
+            progress(int(hi), n)
+
+    def __iter__(self) -> Iterator[datetime]:
+        for i in self.steps():
+            yield self.index[i]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def progress(self) -> float:
+        """Return the fraction of bars processed."""
+        return (self.cursor.i + 1) / len(self.index) if len(self.index) else 1.0
+
+
+def session_ends(index: pd.DatetimeIndex, timeframe: str | None, tz: str = "America/New_York") -> np.ndarray:
+    """Return a boolean array: True on the last bar of each trading session.
+
+    Daily and coarser bars are each a session. Intraday bars end a session when the next
+    bar falls on another calendar day in ``tz`` (the exchange's zone), and on the last bar.
+    """
+    n = len(index)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    if timeframe and timeframe[-1] in "dwM" or n == 1:
+        return np.ones(n, dtype=bool)
+    days = index.tz_convert(tz).normalize().asi8 if index.tz is not None else index.normalize().asi8
+    out = np.empty(n, dtype=bool)
+    out[:-1] = days[1:] != days[:-1]
+    out[-1] = True
+    return out

@@ -1,0 +1,84 @@
+"""Weaver's pure domain: bars, orders, fills, accounting, enums and ports.
+
+Imports only the standard library and nothing else of weaver.
+
+``OrderRejected`` here is the lifecycle event; the exception of the same name in
+``weaver.core.errors`` is exported as ``OrderRejectedError``.
+"""
+
+from __future__ import annotations
+
+from weaver.core._checks import to_decimal
+from weaver.core.bar import Bar
+from weaver.core.enums import (
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    RunMode,
+    RunStatus,
+    TimeInForce,
+)
+from weaver.core.envelope import Envelope
+from weaver.core.errors import (
+    BacktestError,
+    DataError,
+    InvalidOrder,
+    InvalidTransition,
+    LookAheadError,
+    OrderRejectedError,
+    ParameterError,
+    WeaverError,
+)
+from weaver.core.fills import Fill
+from weaver.core.orders import (
+    TRANSITIONS,
+    Order,
+    OrderAccepted,
+    OrderCanceled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderRejected,
+    OrderSubmitted,
+)
+from weaver.core.portfolio import Account, Portfolio, Position
+from weaver.core.ports import BarSource, Broker, Clock, EventLog
+
+__all__ = [
+    "TRANSITIONS",
+    "Account",
+    "BacktestError",
+    "Bar",
+    "BarSource",
+    "Broker",
+    "Clock",
+    "DataError",
+    "Envelope",
+    "EventLog",
+    "Fill",
+    "InvalidOrder",
+    "InvalidTransition",
+    "LookAheadError",
+    "Order",
+    "OrderAccepted",
+    "OrderCanceled",
+    "OrderEvent",
+    "OrderExpired",
+    "OrderFilled",
+    "OrderPartiallyFilled",
+    "OrderRejected",
+    "OrderRejectedError",
+    "OrderSide",
+    "OrderStatus",
+    "OrderSubmitted",
+    "OrderType",
+    "ParameterError",
+    "Portfolio",
+    "Position",
+    "RunMode",
+    "RunStatus",
+    "TimeInForce",
+    "WeaverError",
+    "to_decimal",
+]

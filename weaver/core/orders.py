@@ -1,0 +1,357 @@
+"""Orders, their lifecycle events, and the one table of legal transitions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from types import MappingProxyType
+from typing import TypeVar
+
+from weaver.core._checks import check_aware, to_decimal
+from weaver.core.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from weaver.core.errors import DataError, InvalidOrder, InvalidTransition
+
+__all__ = [
+    "TRANSITIONS",
+    "Order",
+    "OrderAccepted",
+    "OrderCanceled",
+    "OrderEvent",
+    "OrderExpired",
+    "OrderFilled",
+    "OrderPartiallyFilled",
+    "OrderRejected",
+    "OrderSubmitted",
+]
+
+_ZERO = Decimal(0)
+_E = TypeVar("_E", bound=Enum)
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """Base of the facts that move an order through its lifecycle.
+
+    Parameters
+    ----------
+    timestamp
+        When the fact happened (timezone-aware).
+    """
+
+    timestamp: datetime
+
+    def __post_init__(self) -> None:
+        check_aware(self.timestamp)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSubmitted(OrderEvent):
+    """The order was sent to the venue."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAccepted(OrderEvent):
+    """The venue acknowledged the order and it is working."""
+
+
+@dataclass(frozen=True, slots=True)
+class _FillEvent(OrderEvent):
+    qty: Decimal
+    price: Decimal
+
+    def __post_init__(self) -> None:
+        OrderEvent.__post_init__(self)
+        for name in ("qty", "price"):
+            value = to_decimal(getattr(self, name), name)
+            if value <= 0:
+                raise DataError(f"{type(self).__name__} {name} {value} must be > 0")
+            object.__setattr__(self, name, value)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPartiallyFilled(_FillEvent):
+    """Part of the order filled; ``qty`` and ``price`` are those of this fill only."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled(_FillEvent):
+    """The last fill completed the order; ``qty`` and ``price`` are those of this fill only."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCanceled(OrderEvent):
+    """The order was cancelled (by the user, the strategy or the venue)."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejected(OrderEvent):
+    """The venue or a risk check refused the order."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderExpired(OrderEvent):
+    """The order's time in force ran out."""
+
+
+S = OrderStatus
+
+TRANSITIONS: Mapping[tuple[OrderStatus, type[OrderEvent]], OrderStatus] = MappingProxyType(
+    {
+        (S.PENDING, OrderSubmitted): S.SUBMITTED,
+        (S.PENDING, OrderRejected): S.REJECTED,  # refused before it left (e.g. risk check)
+        (S.SUBMITTED, OrderAccepted): S.ACCEPTED,
+        (S.SUBMITTED, OrderRejected): S.REJECTED,
+        (S.SUBMITTED, OrderCanceled): S.CANCELLED,
+        (S.SUBMITTED, OrderPartiallyFilled): S.PARTIALLY_FILLED,  # a venue may skip the ack
+        (S.SUBMITTED, OrderFilled): S.FILLED,
+        (S.ACCEPTED, OrderPartiallyFilled): S.PARTIALLY_FILLED,
+        (S.ACCEPTED, OrderFilled): S.FILLED,
+        (S.ACCEPTED, OrderCanceled): S.CANCELLED,
+        (S.ACCEPTED, OrderExpired): S.EXPIRED,
+        (S.PARTIALLY_FILLED, OrderPartiallyFilled): S.PARTIALLY_FILLED,
+        (S.PARTIALLY_FILLED, OrderFilled): S.FILLED,
+        (S.PARTIALLY_FILLED, OrderCanceled): S.CANCELLED,
+        (S.PARTIALLY_FILLED, OrderExpired): S.EXPIRED,
+    }
+)
+"""``(from_status, event type) -> to_status``: the only source of the order lifecycle."""
+
+del S
+
+
+# --- the order ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Order:
+    """An order and its lifecycle state; the state changes only through ``apply(event)``.
+
+    Numbers given as ``int``, ``float`` or ``str`` are converted to ``Decimal`` and enum
+    fields accept their string values (``side="buy"``).
+
+    Raises
+    ------
+    InvalidOrder
+        If a price is not positive, or the prices do not match
+        the order type (limit needs ``limit_price``, stop needs ``stop_price``, stop_limit
+        needs both, market has neither).
+    """
+
+    symbol: str
+    side: OrderSide
+    qty: Decimal
+    type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    tif: TimeInForce = TimeInForce.DAY
+    client_order_id: str = ""
+    created_at: datetime | None = None
+    status: OrderStatus = OrderStatus.PENDING
+    filled_qty: Decimal = _ZERO
+    avg_fill_price: Decimal | None = None
+    reject_reason: str | None = None
+    submitted_at: datetime | None = None
+    filled_at: datetime | None = None
+    canceled_at: datetime | None = None
+    triggered: bool = False
+    tag: str | None = None
+    events: list[OrderEvent] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.client_order_id:
+            self.client_order_id = uuid.uuid4().hex
+        if not isinstance(self.symbol, str) or not self.symbol:
+            raise InvalidOrder(f"symbol must be a non-empty string, got {self.symbol!r}")
+        self.side = self._enum(OrderSide, self.side, "side")
+        self.type = self._enum(OrderType, self.type, "type")
+        self.tif = self._enum(TimeInForce, self.tif, "tif")
+        self.status = self._enum(OrderStatus, self.status, "status")
+        # a quantity <= 0 is allowed here so that a broker can reject the order with a
+        # reason and keep it on record; such an order can never fill (nothing remains)
+        self.qty = self._decimal(self.qty, "qty")
+        if self.limit_price is not None:
+            self.limit_price = self._positive(self.limit_price, "limit_price")
+        if self.stop_price is not None:
+            self.stop_price = self._positive(self.stop_price, "stop_price")
+        self._check_prices()
+        self.filled_qty = self._decimal(self.filled_qty, "filled_qty")
+        if not _ZERO <= self.filled_qty <= max(self.qty, _ZERO):
+            raise self._invalid(f"filled_qty {self.filled_qty} is outside [0, qty {self.qty}]")
+
+    def _invalid(self, message: str) -> InvalidOrder:
+        return InvalidOrder(f"{message} (order {self.client_order_id}, {self.symbol})")
+
+    def _enum(self, enum_cls: type[_E], value: object, name: str) -> _E:
+        try:
+            return enum_cls(value)
+        except ValueError:
+            allowed = ", ".join(m.value for m in enum_cls)
+            raise self._invalid(f"{name} {value!r} is not one of {allowed}") from None
+
+    def _decimal(self, value: object, name: str) -> Decimal:
+        try:
+            return to_decimal(value, name)  # type: ignore[arg-type]
+        except DataError as err:
+            raise self._invalid(str(err)) from None
+
+    def _positive(self, value: object, name: str) -> Decimal:
+        result = self._decimal(value, name)
+        if result <= 0:
+            raise self._invalid(f"{name} {result} must be > 0")
+        return result
+
+    def _check_prices(self) -> None:
+        needs_limit = self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+        needs_stop = self.type in (OrderType.STOP, OrderType.STOP_LIMIT)
+        for name, needed in (("limit_price", needs_limit), ("stop_price", needs_stop)):
+            value = getattr(self, name)
+            if needed and value is None:
+                raise self._invalid(f"{self.type.value} order needs {name}")
+            if not needed and value is not None:
+                raise self._invalid(f"{self.type.value} order must not have {name} {value}")
+
+    # --- state ------------------------------------------------------------------------
+
+    @property
+    def remaining_qty(self) -> Decimal:
+        """Return the quantity still to fill."""
+        return self.qty - self.filled_qty
+
+    @property
+    def is_open(self) -> bool:
+        """Return whether the order is working at the venue."""
+        return self.status.is_open
+
+    @property
+    def is_terminal(self) -> bool:
+        """Return whether the order can no longer change."""
+        return self.status.is_terminal
+
+    def apply(self, event: OrderEvent) -> Order:
+        """Apply a lifecycle event and record it in ``events``.
+
+        The order is either fully updated or, on error, left untouched.
+
+        Parameters
+        ----------
+        event
+            The fact to apply. Fill events carry the quantity and price of that fill.
+
+        Returns
+        -------
+        Order
+            This order, for chaining.
+
+        Raises
+        ------
+        InvalidTransition
+            If ``TRANSITIONS`` has no entry for ``(status, type(event))``, a fill exceeds
+            the remaining quantity, an ``OrderFilled`` leaves quantity unfilled, or an
+            ``OrderPartiallyFilled`` completes the order.
+        """
+        target = TRANSITIONS.get((self.status, type(event)))
+        if target is None:
+            raise InvalidTransition(self.status, event, self.client_order_id)
+        if isinstance(event, _FillEvent):
+            self._apply_fill(event)
+        elif isinstance(event, OrderSubmitted):
+            self.submitted_at = event.timestamp
+        elif isinstance(event, OrderCanceled):
+            self.canceled_at = event.timestamp
+        elif isinstance(event, OrderRejected):
+            self.reject_reason = event.reason
+        self.status = target
+        self.events.append(event)
+        return self
+
+    def _apply_fill(self, event: _FillEvent) -> None:
+        remaining = self.remaining_qty
+        detail = ""
+        if event.qty > remaining:
+            detail = f"fill qty {event.qty} exceeds remaining qty {remaining}"
+        elif isinstance(event, OrderFilled) and event.qty < remaining:
+            detail = (
+                f"fill qty {event.qty} leaves {remaining - event.qty} unfilled; "
+                "use OrderPartiallyFilled"
+            )
+        elif isinstance(event, OrderPartiallyFilled) and event.qty == remaining:
+            detail = f"fill qty {event.qty} completes the order; use OrderFilled"
+        if detail:
+            raise InvalidTransition(self.status, event, self.client_order_id, detail)
+        filled = self.filled_qty + event.qty
+        if self.avg_fill_price is None:
+            self.avg_fill_price = event.price
+        else:
+            notional = self.avg_fill_price * self.filled_qty + event.price * event.qty
+            self.avg_fill_price = notional / filled
+        self.filled_qty = filled
+        if isinstance(event, OrderFilled):
+            self.filled_at = event.timestamp
+
+    def mark_triggered(self) -> None:
+        """Record that a stop or stop-limit order's stop price has been touched.
+
+        This is a fill-model annotation, not a status change; it is idempotent.
+
+        Raises
+        ------
+        InvalidOrder
+            If the order has no stop price or is already terminal.
+        """
+        if self.type not in (OrderType.STOP, OrderType.STOP_LIMIT):
+            raise self._invalid(f"cannot trigger a {self.type.value} order: it has no stop")
+        if self.is_terminal:
+            raise self._invalid(f"cannot trigger an order in status '{self.status.value}'")
+        self.triggered = True
+
+    def replay(self, events: Iterable[OrderEvent] | None = None) -> Order:
+        """Rebuild an order from this order's intent and a sequence of events.
+
+        Also callable as ``Order.replay(order, events)``.
+
+        Parameters
+        ----------
+        events
+            The events to apply to a fresh pending copy; by default this order's own
+            history, which reproduces its current state.
+
+        Returns
+        -------
+        Order
+            A new order. Its intent (symbol, side, qty, type, prices, tif, ids, tag,
+            ``created_at``) and the ``triggered`` annotation are copied; everything else
+            comes from the events.
+
+        Raises
+        ------
+        InvalidTransition
+            If the events are not a legal history.
+        """
+        history = list(self.events if events is None else events)
+        order = Order(
+            symbol=self.symbol,
+            side=self.side,
+            qty=self.qty,
+            type=self.type,
+            limit_price=self.limit_price,
+            stop_price=self.stop_price,
+            tif=self.tif,
+            client_order_id=self.client_order_id,
+            created_at=self.created_at,
+            triggered=self.triggered,
+            tag=self.tag,
+        )
+        for event in history:
+            order.apply(event)
+        return order

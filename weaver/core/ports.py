@@ -1,0 +1,117 @@
+"""Ports: the protocols that the outer layers implement and the core depends on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from weaver.core.bar import Bar
+from weaver.core.envelope import Envelope
+from weaver.core.orders import Order, OrderEvent
+from weaver.core.portfolio import Account, Position
+
+__all__ = ["BarSource", "Broker", "Clock", "EventLog"]
+
+
+@runtime_checkable
+class Broker(Protocol):
+    """A venue that takes orders: simulated, Alpaca, or the Alpaca emulator."""
+
+    def submit(self, order: Order) -> Order:
+        """Submit an order and return the broker's tracked order.
+
+        Idempotent by ``client_order_id``: submitting an id again returns the existing
+        order and places nothing new.
+
+        Raises
+        ------
+        OrderRejected
+            (``weaver.core.OrderRejectedError``) if the broker refuses the order outright.
+        """
+        ...
+
+    def cancel(self, client_order_id: str) -> Order:
+        """Request cancellation of an open order and return it.
+
+        Raises
+        ------
+        KeyError
+            If no order has this id.
+        """
+        ...
+
+    def get_order(self, client_order_id: str) -> Order | None:
+        """Return the order with this client id, or None if the broker has none."""
+        ...
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Return the working orders, optionally only those in ``symbol``."""
+        ...
+
+    def positions(self) -> dict[str, Position]:
+        """Return the non-flat positions by symbol."""
+        ...
+
+    def account(self) -> Account:
+        """Return a snapshot of cash, equity and buying power."""
+        ...
+
+    def on_update(self, handler: Callable[[Order, OrderEvent], None]) -> None:
+        """Register ``handler`` to receive every order update as ``(order, event)``.
+
+        The order is passed after the event has been applied to it.
+        """
+        ...
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """The source of time: nothing in the domain calls ``datetime.now()``."""
+
+    def now(self) -> datetime:
+        """Return the current time (UTC): the bar being processed in a backtest."""
+        ...
+
+    def __iter__(self) -> Iterator[datetime]:
+        """Yield the timestamps of the bars to process, in order.
+
+        A backtest clock is finite; a realtime clock is endless and waits for each bar.
+        """
+        ...
+
+
+@runtime_checkable
+class EventLog(Protocol):
+    """An append-only, offset-addressed log of envelopes."""
+
+    def append(self, envelope: Envelope) -> int:
+        """Append an envelope and return the offset (id) the log assigned to it."""
+        ...
+
+    def read_from(self, offset: int, limit: int = 100) -> list[Envelope]:
+        """Return up to ``limit`` envelopes with an id greater than ``offset``, in order."""
+        ...
+
+    def last_offset(self) -> int:
+        """Return the id of the newest envelope, or 0 when the log is empty."""
+        ...
+
+
+@runtime_checkable
+class BarSource(Protocol):
+    """Historical bars by symbol and timeframe."""
+
+    def history(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Sequence[Bar]:
+        """Return the bars of ``symbol`` in ``[start, end]`` (open ends when None), oldest first."""
+        ...
+
+    def symbols(self) -> list[str]:
+        """Return the symbols this source has bars for."""
+        ...

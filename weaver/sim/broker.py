@@ -1,0 +1,456 @@
+"""``SimulatedBroker``: the ``Broker`` port over a portfolio, filled bar by bar.
+
+Conventions (documented defaults, each pinned by a test in ``tests/unit/sim``):
+
+- ``submit`` only queues. The engine calls ``process_bar`` for bar t+1 after the strategy
+  ran on bar t, so an order placed on bar t is first eligible at t+1. An order submitted
+  from an ``on_update`` handler during ``process_bar`` waits for the symbol's next bar.
+- Rejections are not exceptions: ``submit`` of an invalid order applies ``OrderRejected``
+  with a reason that names the values, records the order and returns it.
+- Cash check at submit: an *opening* buy (the part of a buy beyond the short it covers)
+  is rejected when its estimated cost at ``price_of(symbol)`` plus estimated commission
+  exceeds cash minus what other open buy orders reserve (their remaining qty at their
+  symbol's ``price_of`` plus their estimated commission). Limit and stop prices are not
+  used for the estimate.
+- Cash check at fill: a buy fill whose cost plus commission exceeds cash (e.g. after a
+  gap up) is not executed; the order's remainder is canceled with reason
+  "insufficient cash at fill: ...".
+- Short sales are allowed by default and credit their proceeds to cash; there is no
+  margin model. With ``allow_short=False`` a sell that would take the position, net of
+  open sell orders, below zero is rejected.
+- Time in force: DAY expires on the first bar with ``session_end=True`` it sees (the
+  last bar of the session in which it was first eligible); GTC persists; IOC and FOK are
+  decided on their first eligible bar (IOC cancels its unfilled remainder; FOK fills in
+  full or is canceled).
+- Volume participation: ``participation * volume`` shares per bar and symbol, shared by
+  that symbol's working orders in submission order (rounded down to whole shares unless
+  ``fractional``).
+- Prices: comparisons use floats; a fill's price is ``Decimal(repr(price))`` after
+  rounding to 1e-8, so 100.01 stays exactly 100.01.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from weaver.core import (
+    Account,
+    Fill,
+    Order,
+    OrderAccepted,
+    OrderCanceled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderRejected,
+    OrderSide,
+    OrderStatus,
+    OrderSubmitted,
+    OrderType,
+    Portfolio,
+    Position,
+    TimeInForce,
+    WeaverError,
+)
+from weaver.sim.bar import BarView
+from weaver.sim.costs import CommissionModel, CommissionSpec, SlippageFn, make_commission
+from weaver.sim.fill import FillModel
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["SimulatedBroker", "UpdateHandler"]
+
+UpdateHandler = Callable[[Order, OrderEvent], None]
+
+_ZERO = Decimal(0)
+_QUANTUM = Decimal("1e-8")
+_BUY = OrderSide.BUY
+_DAY = TimeInForce.DAY
+_IOC = TimeInForce.IOC
+_FOK = TimeInForce.FOK
+_OPEN = frozenset(s for s in OrderStatus if s.is_open)
+_NO_SYMBOLS: frozenset[str] = frozenset()
+
+
+def _money(value: Decimal) -> str:
+    """Format an amount for a message: 12345.678 -> '12,345.68'."""
+    return f"{value:,.2f}"
+
+
+class SimulatedBroker:
+    """A broker that fills orders against bars, for backtests and the emulator.
+
+    Parameters
+    ----------
+    portfolio
+        The account the broker owns: every fill is applied to it.
+    symbols
+        The tradable symbols; orders for any other symbol are rejected.
+    clock
+        Returns the current (timezone-aware) time; stamps submit and cancel events.
+    price_of
+        Returns the reference price of a symbol (the last close the engine knows); used
+        for the cash check at submit and for ``account()``.
+    commission
+        None, a ``Percent`` rate, a ``CommissionModel`` or a callable ``(qty, price) -> fee``.
+    slippage
+        None, basis points, or a callable ``(order, price, bar) -> price`` for market and
+        stop fills. Only with the default fill model.
+    participation
+        The fraction of a bar's volume that may fill per bar and symbol, or None for all.
+    allow_short
+        Whether a sell may take a position below zero.
+    fractional
+        Whether non-integral quantities are accepted.
+    fill_model
+        The fill model; by default ``FillModel(slippage=slippage, rng=rng)``.
+    rng
+        A ``numpy.random.Generator`` for the default fill model. Only with it.
+
+    Raises
+    ------
+    ValueError
+        If ``participation`` is not in (0, 1], or ``slippage``/``rng`` come with a
+        ``fill_model`` (give them to the model instead).
+    """
+
+    def __init__(
+        self,
+        portfolio: Portfolio,
+        *,
+        symbols: Collection[str],
+        clock: Callable[[], datetime],
+        price_of: Callable[[str], float],
+        commission: CommissionSpec = None,
+        slippage: None | float | SlippageFn = None,
+        participation: float | None = None,
+        allow_short: bool = True,
+        fractional: bool = False,
+        fill_model: FillModel | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        if participation is not None and not 0 < participation <= 1:
+            raise ValueError(f"participation must be in (0, 1], got {participation!r}")
+        if fill_model is not None and (slippage is not None or rng is not None):
+            raise ValueError("pass slippage and rng to the fill model, not to SimulatedBroker")
+        self.portfolio = portfolio
+        self.symbols = frozenset(symbols)
+        self.clock = clock
+        self.price_of = price_of
+        self.commission: CommissionModel = make_commission(commission)
+        self.participation = participation
+        self.allow_short = allow_short
+        self.fractional = fractional
+        self.fill_model = fill_model if fill_model is not None else FillModel(
+            slippage=slippage, rng=rng
+        )
+        self.orders: dict[str, Order] = {}
+        """Every order ever submitted (also rejected ones), in submission order."""
+        self.fills: list[Fill] = []
+        """Every fill, in execution order."""
+        self._working: dict[str, list[Order]] = {}
+        self.working: Mapping[str, Sequence[Order]] = MappingProxyType(self._working)
+        """A live, read-only view: symbol -> its working orders; empty (falsy) when none."""
+        self._notional: dict[str, Decimal] = {}  # filled notional per order, for commission
+        self._handlers: list[UpdateHandler] = []
+
+    # --- the Broker port -------------------------------------------------------------------
+
+    def submit(self, order: Order) -> Order:
+        """Submit an order; return it accepted and working, or rejected with a reason.
+
+        Idempotent by ``client_order_id``: submitting an id again returns the order
+        recorded first and changes nothing.
+
+        Raises
+        ------
+        WeaverError
+            If a new order is not pending (it was already submitted elsewhere).
+        """
+        existing = self.orders.get(order.client_order_id)
+        if existing is not None:
+            return existing
+        if order.status is not OrderStatus.PENDING:
+            raise WeaverError(
+                f"cannot submit order {order.client_order_id!r} in status "
+                f"'{order.status.value}': only a pending order can be submitted"
+            )
+        now = self.clock()
+        self.orders[order.client_order_id] = order
+        reason = self._rejection(order)
+        if reason is not None:
+            self._emit(order, OrderRejected(now, reason))
+            return order
+        self._emit(order, OrderSubmitted(now))
+        if order.status is OrderStatus.SUBMITTED:  # a handler may have canceled it already
+            self._emit(order, OrderAccepted(now))
+        if order.status in _OPEN:
+            self._working.setdefault(order.symbol, []).append(order)
+        return order
+
+    def cancel(self, client_order_id: str) -> Order:
+        """Cancel a working order and return it; a finished order is returned unchanged.
+
+        Raises
+        ------
+        KeyError
+            If no order has this id (as the ``Broker`` port specifies).
+        """
+        order = self.orders.get(client_order_id)
+        if order is None:
+            raise KeyError(f"cannot cancel unknown order {client_order_id!r}")
+        if order.is_open:
+            self._emit(order, OrderCanceled(self.clock(), "canceled by request"))
+            self._unqueue(order)
+        return order
+
+    def get_order(self, client_order_id: str) -> Order | None:
+        """Return the order with this id, or None."""
+        return self.orders.get(client_order_id)
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Return the working orders, of one symbol or all, in submission order."""
+        if symbol is not None:
+            return list(self._working.get(symbol, ()))
+        return [o for o in self.orders.values() if o.is_open]
+
+    def positions(self) -> dict[str, Position]:
+        """Return the non-flat positions by symbol."""
+        return {s: p for s, p in self.portfolio.positions.items() if p.qty}
+
+    def account(self) -> Account:
+        """Return cash, equity at ``price_of`` and buying power (cash less open buy reserves)."""
+        positions = self.positions()
+        prices = {s: Decimal(repr(float(self.price_of(s)))) for s in positions}
+        cash = self.portfolio.cash
+        return Account(
+            cash=cash,
+            equity=self.portfolio.equity(prices),
+            buying_power=cash - self._reserved(None),
+        )
+
+    def on_update(self, handler: UpdateHandler) -> None:
+        """Call ``handler(order, event)`` for every event applied to any order from now on."""
+        self._handlers.append(handler)
+
+    # --- the engine's hot path ---------------------------------------------------------------
+
+    def has_working(self, symbol: str) -> bool:
+        """Return whether ``symbol`` has working orders (O(1))."""
+        return symbol in self._working
+
+    @property
+    def working_symbols(self) -> frozenset[str]:
+        """Return the symbols that have working orders, as a snapshot.
+
+        A snapshot rather than a live view, so the engine can iterate over it while
+        ``process_bar`` retires symbols.
+        """
+        return frozenset(self._working) if self._working else _NO_SYMBOLS
+
+    def process_bar(
+        self,
+        symbol: str,
+        ts: datetime,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float,
+        session_end: bool = False,
+    ) -> list[Fill]:
+        """Match ``symbol``'s working orders against one bar; return the fills it made.
+
+        Orders are matched in submission order. Each fill is applied to the portfolio and
+        its order; IOC/FOK remainders are canceled after their first bar, and DAY orders
+        expire when ``session_end`` is true. Every event goes to the ``on_update`` handlers.
+
+        Parameters
+        ----------
+        symbol
+            The bar's symbol.
+        ts
+            The bar's timestamp (timezone-aware); stamps the fills and events.
+        open, high, low, close, volume
+            The bar, as plain floats.
+        session_end
+            Whether this is the last bar of its trading session.
+        """
+        queue = self._working.get(symbol)
+        if not queue:
+            return []
+        bar = BarView(ts, open, high, low, close, volume)
+        capacity = None if self.participation is None else self._capacity(volume)
+        model = self.fill_model
+        made: list[Fill] = []
+        closed = False
+        # A snapshot: orders submitted by handlers during this bar wait for the next one.
+        for order in tuple(queue):
+            if order.status not in _OPEN:  # canceled by a handler earlier in this loop
+                closed = True
+                continue
+            match = model.match(order, bar, capacity)
+            if match is not None:
+                fill = self._execute(order, match.qty, match.price, ts)
+                if fill is not None:
+                    made.append(fill)
+                    if capacity is not None:
+                        capacity -= fill.qty
+            if order.status in _OPEN:
+                tif = order.tif
+                if tif is _IOC or tif is _FOK:
+                    unfilled = order.remaining_qty
+                    self._emit(order, OrderCanceled(
+                        ts, f"{tif.value}: {unfilled} of {order.qty} unfilled on first bar"
+                    ))
+                    closed = True
+                elif session_end and tif is _DAY:
+                    self._emit(order, OrderExpired(ts))
+                    closed = True
+            else:
+                closed = True
+        if closed:
+            queue[:] = [o for o in queue if o.status in _OPEN]
+            if not queue and self._working.get(symbol) is queue:
+                del self._working[symbol]
+        return made
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _emit(self, order: Order, event: OrderEvent) -> None:
+        order.apply(event)
+        for handler in self._handlers:
+            handler(order, event)
+
+    def _unqueue(self, order: Order) -> None:
+        queue = self._working.get(order.symbol)
+        if queue is None:
+            return
+        queue[:] = [o for o in queue if o is not order]
+        if not queue:
+            del self._working[order.symbol]
+
+    def _capacity(self, volume: float) -> Decimal:
+        cap = float(self.participation * volume)  # type: ignore[operator]
+        if not cap > 0:  # also NaN volume
+            return _ZERO
+        if self.fractional:
+            return Decimal(repr(cap)).quantize(_QUANTUM, rounding=ROUND_DOWN)
+        return Decimal(int(cap))
+
+    def _execute(self, order: Order, qty: Decimal, price: float, ts: datetime) -> Fill | None:
+        """Apply one fill to the portfolio and the order, or cancel a buy cash cannot pay."""
+        px = Decimal(repr(float(price)))  # float(): numpy scalars repr as 'np.float64(...)'
+        coid = order.client_order_id
+        prev_notional = self._notional.get(coid, _ZERO)
+        fee = self.commission.charge(order.filled_qty, prev_notional, qty, px)
+        if order.side is _BUY:
+            cost = qty * px + fee
+            cash = self.portfolio.cash
+            if cost > cash:
+                self._emit(order, OrderCanceled(
+                    ts,
+                    f"insufficient cash at fill: need {_money(cost)}, have {_money(cash)} "
+                    f"({qty} {order.symbol} at {px})",
+                ))
+                return None
+        fill = Fill(coid, order.symbol, order.side, qty, px, ts, fee)
+        self.portfolio.apply(fill)
+        self._notional[coid] = prev_notional + qty * px
+        self.fills.append(fill)
+        if qty == order.remaining_qty:
+            self._emit(order, OrderFilled(ts, qty, px))
+        else:
+            self._emit(order, OrderPartiallyFilled(ts, qty, px))
+        return fill
+
+    def _rejection(self, order: Order) -> str | None:
+        """Return why ``order`` must be rejected, or None if it may work."""
+        qty = order.qty
+        if qty <= 0:
+            return f"qty {qty} must be > 0"
+        if order.symbol not in self.symbols:
+            known = ", ".join(sorted(self.symbols)[:10])
+            return f"unknown symbol {order.symbol!r} (known: {known})"
+        if not self.fractional and qty != qty.to_integral_value():
+            return f"fractional qty {qty} not enabled (SimulatedBroker(fractional=True))"
+        kind = order.type
+        if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not (
+            order.limit_price is not None and order.limit_price > 0
+        ):
+            return f"{kind.value} order needs a limit_price > 0, got {order.limit_price}"
+        if kind in (OrderType.STOP, OrderType.STOP_LIMIT) and not (
+            order.stop_price is not None and order.stop_price > 0
+        ):
+            return f"{kind.value} order needs a stop_price > 0, got {order.stop_price}"
+
+        position = self.portfolio.position(order.symbol).qty
+        if order.side is _BUY:
+            open_buys = self._open_qty(order.symbol, _BUY)
+            covers = max(_ZERO, -position - open_buys)  # short not yet covered by other buys
+            opening = qty - covers
+            if opening > 0:
+                ref = self._ref_price(order.symbol)
+                if ref is None:
+                    return (
+                        f"no reference price for {order.symbol} yet "
+                        f"(price_of returned {self.price_of(order.symbol)!r})"
+                    )
+                need = opening * ref + self.commission.charge(_ZERO, _ZERO, opening, ref)
+                available = self.portfolio.cash - self._reserved(order)
+                if need > available:
+                    return (
+                        f"insufficient cash: need {_money(need)}, have {_money(available)} "
+                        f"({opening} {order.symbol} at {ref} plus commission)"
+                    )
+        elif not self.allow_short:
+            open_sells = self._open_qty(order.symbol, OrderSide.SELL)
+            after = position - open_sells - qty
+            if after < 0:
+                return (
+                    f"short selling not allowed: position {position}, open sells "
+                    f"{open_sells}, selling {qty} would leave {after}"
+                )
+        return None
+
+    def _ref_price(self, symbol: str) -> Decimal | None:
+        """Return ``price_of(symbol)`` as a Decimal, or None if it is not a positive number."""
+        price = float(self.price_of(symbol))
+        if not price > 0 or price == float("inf"):  # NaN fails the first test
+            return None
+        return Decimal(repr(price))
+
+    def _open_qty(self, symbol: str, side: OrderSide) -> Decimal:
+        return sum(
+            (o.remaining_qty for o in self._working.get(symbol, ()) if o.side is side), _ZERO
+        )
+
+    def _reserved(self, exclude: Order | None) -> Decimal:
+        """Return the cash that working buy orders (other than ``exclude``) may spend.
+
+        Per symbol, only the part of the open buys beyond the current short is reserved
+        (covering a short frees cash rather than spending it), at ``price_of``, plus
+        each order's estimated commission.
+        """
+        total = _ZERO
+        for symbol, queue in self._working.items():
+            buys = [o for o in queue if o.side is _BUY and o is not exclude]
+            if not buys:
+                continue
+            ref = self._ref_price(symbol)
+            if ref is None:  # nothing to estimate with yet
+                continue
+            short = max(_ZERO, -self.portfolio.position(symbol).qty)
+            opening = sum((o.remaining_qty for o in buys), _ZERO) - short
+            if opening > 0:
+                total += opening * ref
+            for o in buys:
+                notional = self._notional.get(o.client_order_id, _ZERO)
+                total += self.commission.charge(o.filled_qty, notional, o.remaining_qty, ref)
+        return total

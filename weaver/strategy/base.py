@@ -1,0 +1,391 @@
+"""The ``Strategy`` base class: one class that runs unchanged in backtests, sweeps and live runs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from weaver.core import Fill, Order, OrderSide, OrderType, TimeInForce
+from weaver.core.errors import ParameterError
+from weaver.strategy.lines import Data, Indicator, Universe
+from weaver.strategy.params import Param, collect_params
+
+if TYPE_CHECKING:
+    from weaver.clock.cursor import Cursor
+    from weaver.core import Portfolio, Position
+    from weaver.core.ports import Broker
+
+
+class PositionView:
+    """The strategy's view of one symbol's position: truthy while open.
+
+    ``qty`` is signed (negative when short), ``avg_price`` the average entry price and
+    ``pnl`` the unrealized profit at the current bar's close.
+    """
+
+    __slots__ = ("_strategy", "symbol")
+
+    def __init__(self, strategy: Strategy, symbol: str) -> None:
+        self._strategy = strategy
+        self.symbol = symbol
+
+    def _position(self) -> Position | None:
+        return self._strategy._portfolio.positions.get(self.symbol)
+
+    def __bool__(self) -> bool:
+        p = self._strategy._portfolio.positions.get(self.symbol)
+        return p is not None and p.qty != 0
+
+    @property
+    def qty(self) -> float:
+        """Return the signed quantity held (0 when flat)."""
+        p = self._position()
+        return float(p.qty) if p is not None else 0.0
+
+    @property
+    def avg_price(self) -> float:
+        """Return the average entry price (0 when flat)."""
+        p = self._position()
+        return float(p.avg_price) if p is not None else 0.0
+
+    @property
+    def pnl(self) -> float:
+        """Return the unrealized profit or loss at the current bar's close."""
+        p = self._position()
+        if p is None or p.qty == 0:
+            return 0.0
+        return float(p.qty) * (self._strategy._price_of(self.symbol) - float(p.avg_price))
+
+    @property
+    def is_long(self) -> bool:
+        """Return True while long."""
+        return self.qty > 0
+
+    @property
+    def is_short(self) -> bool:
+        """Return True while short."""
+        return self.qty < 0
+
+    def __repr__(self) -> str:
+        return f"<Position {self.symbol} qty={self.qty:g} avg_price={self.avg_price:g}>"
+
+
+class Strategy:
+    """Base class of every strategy.
+
+    Declare typed parameters as annotated class attributes, indicators in :meth:`init`, and
+    decisions in :meth:`next`, which runs once per bar and sees only the bars up to it::
+
+        class SmaCross(Strategy):
+            fast: int = 10
+            slow: int = 30
+
+            def init(self):
+                self.f = self.indicator(sma, self.data.close, self.fast)
+                self.s = self.indicator(sma, self.data.close, self.slow)
+
+            def next(self):
+                if crossover(self.f, self.s):
+                    self.buy()
+                elif crossover(self.s, self.f):
+                    self.close()
+
+    Optional hooks ``on_fill(fill)`` and ``on_order(order)`` are called as the broker reports.
+    """
+
+    params: ClassVar[dict[str, Param]] = {}
+    #: the short name used by the CLI and reports, e.g. ``"sma_cross"``
+    short_name: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        inherited: dict[str, Param] = {}
+        for base in reversed(cls.__mro__[1:]):
+            inherited.update(base.__dict__.get("params", {}))
+        own = collect_params(cls, cls.__dict__.get("__annotations__", {}), dict(cls.__dict__))
+        cls.params = {**inherited, **own}
+        for name, p in own.items():
+            setattr(cls, name, p.default)
+
+    # -- parameters -----------------------------------------------------------------------
+
+    @classmethod
+    def validate_params(cls, **params: Any) -> dict[str, Any]:
+        """Return every parameter's value, the given ones checked and the rest defaulted.
+
+        Raises
+        ------
+        ParameterError
+            For an unknown name or a value of the wrong type, listing the valid parameters.
+        """
+        unknown = sorted(set(params) - set(cls.params))
+        if unknown:
+            raise ParameterError(
+                f"{cls.__name__} has no parameter {', '.join(map(repr, unknown))}; "
+                f"its parameters are: {cls.describe_params()}"
+            )
+        out = {name: p.default for name, p in cls.params.items()}
+        for name, value in params.items():
+            try:
+                out[name] = cls.params[name].coerce(value, owner=cls.__name__)
+            except ParameterError as exc:
+                raise ParameterError(f"{exc}; its parameters are: {cls.describe_params()}") from None
+        return out
+
+    @classmethod
+    def describe_params(cls) -> str:
+        """Return ``"fast: int = 10, slow: int = 30"``: the parameters, their types and defaults."""
+        if not cls.params:
+            return "(none)"
+        return ", ".join(f"{n}: {p.type_name} = {p.default!r}" for n, p in cls.params.items())
+
+    # -- construction (by the engine) --------------------------------------------------------
+
+    def __init__(
+        self,
+        *,
+        broker: Broker,
+        portfolio: Portfolio,
+        datas: dict[str, Data],
+        cursor: Cursor,
+        params: dict[str, Any],
+        price_of: Callable[[str], float],
+        now: Callable[[], Any],
+        fractional: bool = False,
+        run_id: str = "bt",
+    ) -> None:
+        self._broker = broker
+        self._portfolio = portfolio
+        self._datas = datas
+        self._cursor = cursor
+        self._price_of = price_of
+        self._now = now
+        self._fractional = fractional
+        self._run_id = run_id
+        self._seq = 0
+        self._indicators: list[IndicatorSpec] = []
+        self._primary = next(iter(datas))
+        self._positions = {s: PositionView(self, s) for s in datas}
+        for name, value in params.items():
+            setattr(self, name, value)
+        self.data: Data | Universe = datas[self._primary] if len(datas) == 1 else Universe(datas)
+
+    # -- the user's hooks ----------------------------------------------------------------
+
+    def init(self) -> None:
+        """Declare indicators with :meth:`indicator`; runs once before the first bar."""
+
+    def next(self) -> None:
+        """Decide on the current bar; runs once per bar."""
+
+    def on_fill(self, fill: Fill) -> None:
+        """React to a fill of one of this strategy's orders."""
+
+    def on_order(self, order: Order) -> None:
+        """React to a change of one of this strategy's orders."""
+
+    # -- indicators ------------------------------------------------------------------------
+
+    def indicator(
+        self, func: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: Any
+    ) -> Any:
+        """Compute ``func(*args, **kwargs)`` once over the whole history and return a line view.
+
+        The result must have one value per bar (NaN during the warm-up). A function that
+        returns several arrays (a tuple, or a 2-D array with one row per output) gives a
+        tuple of lines. In ``next()``, ``line[-1]`` is the current bar's value.
+        """
+        values = func(*args, **kwargs)
+        label = name or _label(func, args, kwargs)
+        arrays = _as_arrays(values, len(self._datas[self._primary]._index), label)
+        spec = IndicatorSpec(label, func, args, kwargs, arrays)
+        self._indicators.append(spec)
+        lines = tuple(Indicator(a, self._cursor, label if len(arrays) == 1 else f"{label}[{k}]")
+                      for k, a in enumerate(arrays))
+        spec.lines = lines
+        return lines[0] if len(lines) == 1 else lines
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def buy(
+        self,
+        qty: float | None = None,
+        size: float | None = None,
+        limit: float | None = None,
+        stop: float | None = None,
+        tif: str | TimeInForce = "day",
+        symbol: str | None = None,
+    ) -> Order:
+        """Place a buy order and return it.
+
+        Give ``qty`` (units) or ``size`` (a fraction of equity, 0 < size <= 1); with neither,
+        the order buys as many units as the whole equity pays for at the current close.
+        ``limit`` and/or ``stop`` make it a limit, stop or stop-limit order. An order the
+        broker refuses comes back with status ``rejected`` and its ``reject_reason``.
+        """
+        return self._place(OrderSide.BUY, qty, size, limit, stop, tif, symbol)
+
+    def sell(
+        self,
+        qty: float | None = None,
+        size: float | None = None,
+        limit: float | None = None,
+        stop: float | None = None,
+        tif: str | TimeInForce = "day",
+        symbol: str | None = None,
+    ) -> Order:
+        """Place a sell order and return it (arguments as for :meth:`buy`)."""
+        return self._place(OrderSide.SELL, qty, size, limit, stop, tif, symbol)
+
+    def close(self, symbol: str | None = None) -> Order | None:
+        """Close the position in ``symbol`` (default: the strategy's symbol) at market.
+
+        Returns the order, or None when already flat.
+        """
+        sym = symbol or self._primary
+        p = self._portfolio.positions.get(sym)
+        if p is None or p.qty == 0:
+            return None
+        side = OrderSide.SELL if p.qty > 0 else OrderSide.BUY
+        return self._submit(sym, side, abs(p.qty), None, None, TimeInForce.DAY)
+
+    def cancel(self, order: Order) -> Order:
+        """Cancel a working order."""
+        return self._broker.cancel(order.client_order_id)
+
+    def _place(
+        self,
+        side: OrderSide,
+        qty: float | None,
+        size: float | None,
+        limit: float | None,
+        stop: float | None,
+        tif: str | TimeInForce,
+        symbol: str | None,
+    ) -> Order:
+        sym = symbol or self._primary
+        if qty is None:
+            ref = limit if limit is not None else stop if stop is not None else self._price_of(sym) \
+                if sym in self._datas else math.nan
+            fraction = 1.0 if size is None else float(size)
+            units = fraction * self.equity / ref if ref and ref == ref else 0.0
+            amount = Decimal(repr(units)) if self._fractional else Decimal(int(units))
+        else:
+            amount = Decimal(repr(float(qty))) if not isinstance(qty, int) else Decimal(qty)
+        try:
+            tif_enum = TimeInForce(tif)
+        except ValueError:
+            raise ParameterError(
+                f"tif={tif!r} is not a time in force; use one of {[t.value for t in TimeInForce]}"
+            ) from None
+        return self._submit(
+            sym, side, amount,
+            None if limit is None else Decimal(repr(float(limit))),
+            None if stop is None else Decimal(repr(float(stop))),
+            tif_enum,
+        )
+
+    def _submit(
+        self,
+        symbol: str,
+        side: OrderSide,
+        qty: Decimal,
+        limit: Decimal | None,
+        stop: Decimal | None,
+        tif: TimeInForce,
+    ) -> Order:
+        kind = (
+            OrderType.STOP_LIMIT if limit is not None and stop is not None
+            else OrderType.LIMIT if limit is not None
+            else OrderType.STOP if stop is not None
+            else OrderType.MARKET
+        )
+        self._seq += 1
+        order = Order(
+            symbol=symbol, side=side, qty=qty, type=kind, limit_price=limit, stop_price=stop,
+            tif=tif, client_order_id=f"{self._run_id}-{self._cursor.i}-{self._seq}",
+            created_at=self._now(),
+        )
+        return self._broker.submit(order)
+
+    # -- account ---------------------------------------------------------------------------
+
+    @property
+    def position(self) -> PositionView:
+        """Return the position in the strategy's (first) symbol."""
+        return self._positions[self._primary]
+
+    def get_position(self, symbol: str) -> PositionView:
+        """Return the position in ``symbol``."""
+        return self._positions[symbol]
+
+    @property
+    def cash(self) -> float:
+        """Return the cash balance."""
+        return float(self._portfolio.cash)
+
+    @property
+    def equity(self) -> float:
+        """Return cash plus open positions marked at the current bar's close."""
+        value = float(self._portfolio.cash)
+        for sym, p in self._portfolio.positions.items():
+            if p.qty:
+                value += float(p.qty) * self._price_of(sym)
+        return value
+
+    @property
+    def orders(self) -> list[Order]:
+        """Return the working orders."""
+        return self._broker.open_orders()
+
+    @property
+    def time(self) -> Any:
+        """Return the current bar's timestamp."""
+        return self._now()
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.params)
+        return f"{type(self).__name__}({params})"
+
+
+class IndicatorSpec:
+    """How an indicator was declared: enough to recompute it on other data."""
+
+    __slots__ = ("name", "func", "args", "kwargs", "arrays", "lines")
+
+    def __init__(self, name: str, func: Callable[..., Any], args: tuple, kwargs: dict,
+                 arrays: list[np.ndarray]) -> None:
+        self.name = name
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+        self.arrays = arrays
+        self.lines: tuple[Indicator, ...] = ()
+
+
+def _label(func: Callable[..., Any], args: tuple, kwargs: dict) -> str:
+    def show(a: Any) -> str:
+        if isinstance(a, np.ndarray | list | tuple) or hasattr(a, "__array__"):
+            return "…"
+        return repr(a)
+
+    inner = ", ".join([show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()])
+    return f"{getattr(func, '__name__', 'indicator')}({inner})"
+
+
+def _as_arrays(values: Any, n: int, label: str) -> list[np.ndarray]:
+    if isinstance(values, tuple | list):
+        arrays = [np.asarray(v, dtype=float) for v in values]
+    else:
+        arr = np.asarray(values, dtype=float)
+        arrays = [arr] if arr.ndim == 1 else [row for row in arr]
+    for a in arrays:
+        if a.ndim != 1 or len(a) != n:
+            raise ParameterError(
+                f"indicator {label} returned shape {a.shape}; expected one value per bar ({n})"
+            )
+    return [np.ascontiguousarray(a) for a in arrays]

@@ -1,0 +1,146 @@
+"""Indicators: thin, vectorized functions over numpy and pandas.
+
+Each takes whole arrays and returns arrays of the same length, NaN during the warm-up, and
+each value depends only on the bars up to it (the look-ahead guard checks this). The same
+functions serve ``Strategy.indicator`` in event-driven runs and ``signals()`` in vectorized
+sweeps, so both paths see identical numbers.
+
+Crossings
+---------
+``a`` *crosses over* ``b`` on bar t when ``a[t] > b[t]`` and, looking back from t-1 past any
+bars where ``a == b`` exactly, the last bar where they differed had ``a < b``. So a series
+that touches the other and turns back does not cross (no signal at the touch or after it),
+and one that passes through an exact tie crosses once, on the first bar strictly beyond it.
+A NaN ends the look-back: nothing crosses out of the warm-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from weaver.strategy.lines import Indicator, Line
+
+_LINES = (Line, Indicator)
+
+
+def _series(x: Any) -> pd.Series:
+    return pd.Series(np.asarray(x, dtype=float))
+
+
+def sma(x: Any, n: int) -> np.ndarray:
+    """Return the simple moving average of ``x`` over ``n`` bars."""
+    return _series(x).rolling(n, min_periods=n).mean().to_numpy()
+
+
+def ema(x: Any, n: int) -> np.ndarray:
+    """Return the exponential moving average of ``x`` with span ``n``, seeded after ``n`` bars."""
+    s = _series(x)
+    out = s.ewm(span=n, adjust=False, min_periods=n).mean().to_numpy()
+    return out
+
+
+def rsi(x: Any, n: int = 14) -> np.ndarray:
+    """Return Wilder's relative strength index of ``x`` over ``n`` bars (0..100)."""
+    s = _series(x)
+    delta = s.diff()
+    gain = delta.clip(lower=0).ewm(alpha=1 / n, adjust=False, min_periods=n).mean()
+    loss = (-delta).clip(lower=0).ewm(alpha=1 / n, adjust=False, min_periods=n).mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rs = gain.to_numpy() / loss.to_numpy()
+        out = 100.0 - 100.0 / (1.0 + rs)
+    out[(loss.to_numpy() == 0) & (gain.to_numpy() > 0)] = 100.0
+    return out
+
+
+def atr(high: Any, low: Any, close: Any, n: int = 14) -> np.ndarray:
+    """Return Wilder's average true range over ``n`` bars."""
+    h, l, c = (np.asarray(v, dtype=float) for v in (high, low, close))
+    prev = np.concatenate(([np.nan], c[:-1]))
+    tr = np.nanmax(np.vstack([h - l, np.abs(h - prev), np.abs(l - prev)]), axis=0)
+    return pd.Series(tr).ewm(alpha=1 / n, adjust=False, min_periods=n).mean().to_numpy()
+
+
+def bollinger(x: Any, n: int = 20, k: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the Bollinger bands (lower, middle, upper) of ``x``: SMA(n) ± k population std."""
+    s = _series(x)
+    mid = s.rolling(n, min_periods=n).mean()
+    sd = s.rolling(n, min_periods=n).std(ddof=0)
+    return (mid - k * sd).to_numpy(), mid.to_numpy(), (mid + k * sd).to_numpy()
+
+
+def crossover(a: Any, b: Any) -> bool:
+    """Return True when ``a`` crosses above ``b`` on the latest bar (see the module's rule).
+
+    ``a`` and ``b`` are lines, arrays or sequences; either may be a number.
+    """
+    if a.__class__ in _LINES and b.__class__ in _LINES:  # the per-bar fast path
+        i = a._cursor.i
+        av = a._list if a._list is not None else a._materialize()
+        bv = b._list if b._list is not None else b._materialize()
+        if not av[i] > bv[i]:
+            return False
+        k = i - 1
+        while k >= 0:
+            d = av[k] - bv[k]
+            if d != 0:
+                return d < 0  # NaN compares False: no cross out of the warm-up
+            k -= 1
+        return False
+    av, bv = _history(a), _history(b)
+    if not av[-1] > bv[-1]:
+        return False
+    for k in range(2, min(len(av), len(bv)) + 1):
+        d = av[-k] - bv[-k]
+        if d != 0:
+            return d < 0
+    return False
+
+
+def crossunder(a: Any, b: Any) -> bool:
+    """Return True when ``a`` crosses below ``b`` on the latest bar."""
+    return crossover(b, a)
+
+
+def _history(x: Any) -> Any:
+    if isinstance(x, int | float):
+        return _Constant(float(x))
+    return np.asarray(x, dtype=float) if not isinstance(x, list) else x
+
+
+class _Constant:
+    """A number seen as a series of any length."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __getitem__(self, _: int) -> float:
+        return self.value
+
+    def __len__(self) -> int:
+        return 1 << 62
+
+
+def cross_above(a: Any, b: Any) -> np.ndarray:
+    """Return a boolean array: True on every bar where ``a`` crosses above ``b``.
+
+    The vectorized twin of :func:`crossover`, bar for bar the same rule.
+    """
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    sign = np.sign(d)
+    # the latest bar whose sign is not an exact tie (a NaN counts, and so breaks the chain)
+    n = len(sign)
+    latest = np.maximum.accumulate(np.where(sign != 0, np.arange(n), -1))
+    carried = np.where(latest >= 0, sign[np.maximum(latest, 0)], np.nan)
+    prev = np.concatenate(([np.nan], carried[:-1]))
+    with np.errstate(invalid="ignore"):
+        return (d > 0) & (prev < 0)
+
+
+def cross_below(a: Any, b: Any) -> np.ndarray:
+    """Return a boolean array: True on every bar where ``a`` crosses below ``b``."""
+    return cross_above(b, a)
