@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
 from typing import Any
+
+
+#: modules that each add commands with ``add_parser(subparsers)``; they import heavy
+#: libraries only inside their command functions, so ``weaver --help`` stays quick
+_COMMAND_MODULES = ("weaver.reports.cli", "weaver.research.cli")
 
 
 def _parse_value(text: str) -> Any:
@@ -81,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--html", metavar="PATH", help="also write the interactive chart to PATH")
     bt.add_argument("--json", action="store_true", help="print the statistics as JSON")
     bt.set_defaults(func=cmd_backtest)
+    for module in _COMMAND_MODULES:
+        try:
+            add_parser = importlib.import_module(module).add_parser
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        add_parser(sub)
     return parser
 
 

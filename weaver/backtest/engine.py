@@ -275,17 +275,44 @@ def backtest(
     **params
         The strategy's parameters; unknown names or wrong types raise ``ParameterError``.
     """
+    if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
+        raise BacktestError(f"strategy must be a weaver.Strategy subclass, got {strategy!r}")
+    values = strategy.validate_params(**params)
+    return run_backtest(
+        strategy, prepare_bars(bars), values, cash=cash, commission=commission,
+        slippage=slippage, participation=participation, allow_short=allow_short,
+        fractional=fractional, lookahead_check=lookahead_check, session_tz=session_tz,
+        progress=progress,
+    )
+
+
+def run_backtest(
+    strategy: type[Strategy],
+    frames: dict[str, pd.DataFrame],
+    params: dict[str, Any],
+    *,
+    cash: float = 100_000,
+    commission: Any = None,
+    slippage: Any = None,
+    participation: float | None = None,
+    allow_short: bool = True,
+    fractional: bool = False,
+    lookahead_check: bool = True,
+    session_tz: str = "America/New_York",
+    progress: Callable[[int, int], None] | None = None,
+) -> Any:
+    """Backtest on bars already validated by :func:`prepare_bars` with checked ``params``.
+
+    The entry point for callers that run many backtests on the same bars (sweeps), so the
+    bars are validated once; :func:`backtest` is this plus the checks.
+    """
     import time
 
     from weaver.backtest.result import build_result
 
-    if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
-        raise BacktestError(f"strategy must be a weaver.Strategy subclass, got {strategy!r}")
-    values = strategy.validate_params(**params)
-    frames = prepare_bars(bars)
     t0 = time.perf_counter()
     run = Run(
-        strategy, frames, values, cash=cash, commission=commission, slippage=slippage,
+        strategy, frames, params, cash=cash, commission=commission, slippage=slippage,
         participation=participation, allow_short=allow_short, fractional=fractional,
         session_tz=session_tz,
     )
@@ -293,7 +320,7 @@ def backtest(
     t1 = time.perf_counter()
     run.execute(progress)
     t2 = time.perf_counter()
-    result = build_result(run, values)
+    result = build_result(run, params)
     result.timings = {"setup": t1 - t0 - guard, "lookahead_check": guard, "loop": t2 - t1,
                       "results": time.perf_counter() - t2}
     return result
