@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             add_parser = importlib.import_module(module).add_parser
         except ModuleNotFoundError as exc:
-            if exc.name != module:
+            if not (exc.name and module.startswith(exc.name)):
                 raise
             continue
         add_parser(sub)
