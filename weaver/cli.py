@@ -6,6 +6,8 @@ import argparse
 import importlib
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,24 @@ def _format_stats(stats: Any) -> str:
     return "\n".join(lines)
 
 
+@contextmanager
+def _progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """Yield a ``progress(done, total)`` callback drawing a tqdm bar on stderr when it is a terminal."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=label, unit="bar", disable=None, leave=False, file=sys.stderr, mininterval=0.2)
+
+    def progress(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.reset(total=total)
+        bar.update(done - bar.n)
+
+    try:
+        yield progress
+    finally:
+        bar.close()
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Run a strategy on a data file and print its statistics."""
     import weaver as wv
@@ -51,7 +71,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if not path.exists():
         raise wv.DataError(f"data file {str(path)!r} does not exist")
     bars = wv.load_bars(path)
-    result = wv.backtest(strategy, bars, cash=args.cash, commission=args.commission, **params)
+    strategy.validate_params(**params)  # a bad -p is reported before any work
+    with _progress_bar(f"{strategy.__name__} on {path.name}") as progress:
+        result = wv.backtest(strategy, bars, cash=args.cash, commission=args.commission, progress=progress, **params)
     stats = result.stats
     if args.html:
         out = Path(args.html)

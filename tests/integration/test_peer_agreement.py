@@ -23,6 +23,9 @@ import pytest
 import weaver as wv
 from weaver.strategy.examples import SmaCross
 
+# the peers warn (pandas deprecations inside vectorbt, "trades remain open"): keep it quiet here
+pytestmark = pytest.mark.filterwarnings("ignore")
+
 CASH = 100_000
 QTY = 100
 FAST, SLOW = 10, 30

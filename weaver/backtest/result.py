@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from weaver.core import OrderSide, OrderStatus, OrderType, TimeInForce
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -85,6 +87,24 @@ class BacktestResult:
 
         return plot_result(self, symbol)
 
+    def plot_monthly(self) -> go.Figure:
+        """Return a heatmap of monthly returns (percent), years down and months across."""
+        from weaver.backtest.plots import plot_monthly_returns
+
+        return plot_monthly_returns(self)
+
+    def plot_trade_returns(self) -> go.Figure:
+        """Return the distribution of the closed trades' returns (percent)."""
+        from weaver.backtest.plots import plot_trade_returns
+
+        return plot_trade_returns(self)
+
+    def monthly_returns(self) -> pd.DataFrame:
+        """Return each month's return as a fraction, years down, months (and the year) across."""
+        from weaver.backtest.plots import monthly_returns
+
+        return monthly_returns(self.equity, float(self.stats["equity_start"]))
+
     def _repr_html_(self) -> str:
         s = self.stats
         keys = ["start", "end", "equity_final", "total_return", "cagr", "sharpe", "sortino",
@@ -148,32 +168,51 @@ def _fills_frame(fills: list[Any]) -> pd.DataFrame:
     cols = ["timestamp", "symbol", "side", "qty", "price", "commission", "order_id", "signed_qty"]
     if not fills:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    buy = np.fromiter((f.side is OrderSide.BUY for f in fills), dtype=bool, count=len(fills))
+    qty = np.fromiter((f.qty for f in fills), dtype=float, count=len(fills))
     return pd.DataFrame({
         "timestamp": pd.DatetimeIndex([f.timestamp for f in fills]),
         "symbol": [f.symbol for f in fills],
-        "side": [f.side.value for f in fills],
-        "qty": [float(f.qty) for f in fills],
-        "price": [float(f.price) for f in fills],
-        "commission": [float(f.commission) for f in fills],
+        "side": np.where(buy, "buy", "sell"),
+        "qty": qty,
+        "price": np.fromiter((f.price for f in fills), dtype=float, count=len(fills)),
+        "commission": np.fromiter((f.commission for f in fills), dtype=float, count=len(fills)),
         "order_id": [f.order_id for f in fills],
-        "signed_qty": [float(f.qty) * f.side.sign for f in fills],
+        "signed_qty": np.where(buy, qty, -qty),
     })
 
 
+_ORDER_COLUMNS = [
+    "client_order_id", "symbol", "side", "type", "qty", "limit_price", "stop_price", "tif",
+    "status", "filled_qty", "avg_fill_price", "created_at", "filled_at", "reject_reason",
+]
+_VALUE = {m: m.value for e in (OrderSide, OrderType, OrderStatus, TimeInForce) for m in e}
+
+
 def _orders_frame(orders: Any) -> pd.DataFrame:
-    rows = [{
-        "client_order_id": o.client_order_id, "symbol": o.symbol, "side": o.side.value,
-        "type": o.type.value, "qty": float(o.qty),
-        "limit_price": None if o.limit_price is None else float(o.limit_price),
-        "stop_price": None if o.stop_price is None else float(o.stop_price),
-        "tif": o.tif.value, "status": o.status.value, "filled_qty": float(o.filled_qty),
-        "avg_fill_price": None if o.avg_fill_price is None else float(o.avg_fill_price),
-        "created_at": o.created_at, "filled_at": o.filled_at, "reject_reason": o.reject_reason,
-    } for o in orders]
-    return pd.DataFrame(rows, columns=[
-        "client_order_id", "symbol", "side", "type", "qty", "limit_price", "stop_price", "tif",
-        "status", "filled_qty", "avg_fill_price", "created_at", "filled_at", "reject_reason",
-    ])
+    orders = list(orders)
+    if not orders:
+        return pd.DataFrame(columns=_ORDER_COLUMNS)
+
+    def prices(name: str) -> np.ndarray:
+        return np.array([np.nan if (v := getattr(o, name)) is None else float(v) for o in orders])
+
+    return pd.DataFrame({
+        "client_order_id": [o.client_order_id for o in orders],
+        "symbol": [o.symbol for o in orders],
+        "side": [_VALUE[o.side] for o in orders],
+        "type": [_VALUE[o.type] for o in orders],
+        "qty": np.fromiter((o.qty for o in orders), dtype=float, count=len(orders)),
+        "limit_price": prices("limit_price"),
+        "stop_price": prices("stop_price"),
+        "tif": [_VALUE[o.tif] for o in orders],
+        "status": [_VALUE[o.status] for o in orders],
+        "filled_qty": np.fromiter((o.filled_qty for o in orders), dtype=float, count=len(orders)),
+        "avg_fill_price": prices("avg_fill_price"),
+        "created_at": pd.to_datetime([o.created_at for o in orders], utc=True),
+        "filled_at": pd.to_datetime([o.filled_at for o in orders], utc=True),
+        "reject_reason": [o.reject_reason for o in orders],
+    })
 
 
 def _trades(fills: pd.DataFrame, run: Run) -> pd.DataFrame:
@@ -182,7 +221,9 @@ def _trades(fills: pd.DataFrame, run: Run) -> pd.DataFrame:
     for sym in run.symbols:
         lots: deque[list[Any]] = deque()  # [direction, qty, price, time, commission per unit]
         mine = fills[fills["symbol"] == sym] if len(fills) else fills
-        for ts, q, price, fee in zip(mine["timestamp"], mine["signed_qty"], mine["price"], mine["commission"], strict=True):
+        columns = (mine["timestamp"].tolist(), mine["signed_qty"].tolist(), mine["price"].tolist(),
+                   mine["commission"].tolist())
+        for ts, q, price, fee in zip(*columns, strict=True):
             direction = 1.0 if q > 0 else -1.0
             remaining = abs(q)
             fee_per_unit = fee / remaining

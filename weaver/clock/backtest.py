@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
 
 from weaver.clock.cursor import Cursor
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class BacktestClock:
@@ -22,18 +25,22 @@ class BacktestClock:
     def __init__(self, index: pd.DatetimeIndex, cursor: Cursor | None = None) -> None:
         self.index = index
         self.cursor = cursor if cursor is not None else Cursor()
-        self._ns = index.asi8
-        self._tz = index.tz
-        self._memo: tuple[int, datetime] = (-1, datetime.min)
+        self._us = index.asi8 // 1_000
+        self._memo: tuple[int, datetime] = (-1, _EPOCH)
 
     def now(self) -> datetime:
-        """Return the current bar's timestamp (a ``pandas.Timestamp``)."""
+        """Return the current bar's timestamp, an aware UTC ``datetime``.
+
+        A plain datetime rather than a pandas Timestamp: orders and fills are stamped with
+        it, and it costs a tenth as much to make (bars are at least a second apart).
+        """
         i = self.cursor.i
-        if i == self._memo[0]:
-            return self._memo[1]
+        memo = self._memo
+        if i == memo[0]:
+            return memo[1]
         if i < 0:
             raise RuntimeError("the backtest clock has not started")
-        ts = pd.Timestamp(int(self._ns[i]), tz=self._tz)
+        ts = _EPOCH + timedelta(microseconds=int(self._us[i]))
         self._memo = (i, ts)
         return ts
 

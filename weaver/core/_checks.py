@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 from weaver.core.errors import DataError
@@ -31,7 +31,11 @@ def to_decimal(value: Decimal | int | float | str, field: str = "value") -> Deci
     DataError
         If the value is a bool, not numeric, NaN or infinite.
     """
-    if isinstance(value, Decimal):
+    if value.__class__ is Decimal:  # the common case, kept cheap: orders and fills are hot
+        if value.is_finite():
+            return value  # type: ignore[return-value]
+        result = value
+    elif isinstance(value, Decimal):
         result = value
     elif isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise DataError(f"{field} must be a number, got {type(value).__name__} {value!r}")
@@ -47,6 +51,8 @@ def to_decimal(value: Decimal | int | float | str, field: str = "value") -> Deci
 
 def check_aware(timestamp: datetime, field: str = "timestamp") -> None:
     """Raise ``DataError`` unless ``timestamp`` is a timezone-aware datetime."""
+    if timestamp.__class__ is datetime and timestamp.tzinfo is timezone.utc:
+        return
     if not isinstance(timestamp, datetime):
         raise DataError(f"{field} must be a datetime, got {type(timestamp).__name__}")
     if timestamp.utcoffset() is None:

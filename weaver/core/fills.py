@@ -45,12 +45,16 @@ class Fill:
     commission: Decimal = Decimal(0)
 
     def __post_init__(self) -> None:
+        check_aware(self.timestamp)
+        qty, price, fee = self.qty, self.price, self.commission
+        if (self.side.__class__ is OrderSide and qty.__class__ is Decimal and price.__class__ is Decimal
+                and fee.__class__ is Decimal and qty > 0 and price > 0 and fee >= 0):
+            return  # already clean: the broker's hot path
         where = f"in fill of order {self.order_id!r} ({self.symbol})"
         try:
             object.__setattr__(self, "side", OrderSide(self.side))
         except ValueError:
             raise DataError(f"side {self.side!r} is not buy or sell {where}") from None
-        check_aware(self.timestamp)
         for name in ("qty", "price", "commission"):
             value = getattr(self, name)
             if not isinstance(value, Decimal):

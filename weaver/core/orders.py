@@ -67,7 +67,10 @@ class _FillEvent(OrderEvent):
     price: Decimal
 
     def __post_init__(self) -> None:
-        OrderEvent.__post_init__(self)
+        check_aware(self.timestamp)
+        qty, price = self.qty, self.price
+        if qty.__class__ is Decimal and price.__class__ is Decimal and qty > 0 and price > 0:
+            return  # already clean: the broker's hot path
         for name in ("qty", "price"):
             value = to_decimal(getattr(self, name), name)
             if value <= 0:
@@ -193,6 +196,8 @@ class Order:
         return InvalidOrder(f"{message} (order {self.client_order_id}, {self.symbol})")
 
     def _enum(self, enum_cls: type[_E], value: object, name: str) -> _E:
+        if value.__class__ is enum_cls:
+            return value  # type: ignore[return-value]
         try:
             return enum_cls(value)
         except ValueError:
@@ -212,8 +217,11 @@ class Order:
         return result
 
     def _check_prices(self) -> None:
-        needs_limit = self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-        needs_stop = self.type in (OrderType.STOP, OrderType.STOP_LIMIT)
+        kind = self.type
+        if kind is OrderType.MARKET and self.limit_price is None and self.stop_price is None:
+            return
+        needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+        needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
         for name, needed in (("limit_price", needs_limit), ("stop_price", needs_stop)):
             value = getattr(self, name)
             if needed and value is None:

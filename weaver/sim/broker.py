@@ -25,8 +25,10 @@ Conventions (documented defaults, each pinned by a test in ``tests/unit/sim``):
 - Volume participation: ``participation * volume`` shares per bar and symbol, shared by
   that symbol's working orders in submission order (rounded down to whole shares unless
   ``fractional``).
-- Prices: comparisons use floats; a fill's price is ``Decimal(repr(price))`` after
-  rounding to 1e-8, so 100.01 stays exactly 100.01.
+- Prices: comparisons use floats; a fill's price is ``Decimal(repr(price))``, the shortest
+  decimal that reads back as the same float: 100.01 stays exactly 100.01, and a price
+  computed in floats (a synthetic bar, a slippage adjustment) is kept to the last bit, as
+  float-based engines keep it.
 """
 
 from __future__ import annotations
@@ -390,9 +392,10 @@ class SimulatedBroker:
         ):
             return f"{kind.value} order needs a stop_price > 0, got {order.stop_price}"
 
-        position = self.portfolio.position(order.symbol).qty
+        held = self.portfolio.positions.get(order.symbol)
+        position = held.qty if held is not None else _ZERO
         if order.side is _BUY:
-            open_buys = self._open_qty(order.symbol, _BUY)
+            open_buys = self._open_qty(order.symbol, _BUY) if order.symbol in self._working else _ZERO
             covers = max(_ZERO, -position - open_buys)  # short not yet covered by other buys
             opening = qty - covers
             if opening > 0:
@@ -403,7 +406,7 @@ class SimulatedBroker:
                         f"(price_of returned {self.price_of(order.symbol)!r})"
                     )
                 need = opening * ref + self.commission.charge(_ZERO, _ZERO, opening, ref)
-                available = self.portfolio.cash - self._reserved(order)
+                available = self.portfolio.cash - self._reserved(order) if self._working else self.portfolio.cash
                 if need > available:
                     return (
                         f"insufficient cash: need {_money(need)}, have {_money(available)} "

@@ -133,8 +133,7 @@ class FillModel:
                 price = limit
             elif not buy and price < limit:
                 price = limit
-        # Fill prices are rounded to 1e-8 and always lie within the bar.
-        price = round(price, 8)
+        # A fill price always lies within the bar.
         if price > bar.high:
             price = bar.high
         elif price < bar.low:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from weaver.core.ports import Broker
 
 
+_TIF = {t.value: t for t in TimeInForce}
+
+
 class PositionView:
     """The strategy's view of one symbol's position: truthy while open.
 
@@ -277,7 +280,7 @@ class Strategy:
         else:
             amount = Decimal(repr(float(qty))) if not isinstance(qty, int) else Decimal(qty)
         try:
-            tif_enum = TimeInForce(tif)
+            tif_enum = tif if tif.__class__ is TimeInForce else _TIF.get(tif) or TimeInForce(tif)
         except ValueError:
             raise ParameterError(
                 f"tif={tif!r} is not a time in force; use one of {[t.value for t in TimeInForce]}"

@@ -419,7 +419,7 @@ def test_numpy_scalars_from_the_engine_are_accepted() -> None:
     (fill,) = broker.process_bar("AAPL", at(1), o, h, low, c, v)
 
     assert fill.qty == D(5)
-    assert fill.price == Decimal(repr(round(100.01 * 1.0001, 8)))  # 1 bp on 100.01
+    assert fill.price == Decimal(repr(100.01 * 1.0001))  # 1 bp on 100.01, to the float's last bit
 
 
 def test_process_bar_without_working_orders_returns_nothing() -> None:

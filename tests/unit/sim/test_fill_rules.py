@@ -67,9 +67,10 @@ def test_callable_slippage_gets_order_price_and_bar() -> None:
     assert seen == [("buy", 100, 105)]
 
 
-def test_slippage_adjusted_prices_are_rounded_to_1e8() -> None:
+def test_slippage_adjusted_prices_keep_every_bit_of_the_float() -> None:
+    # no rounding: float-based peers fill at exactly this float, and so must we
     model = FillModel(slippage=lambda order, price, bar: price + 1e-10)
-    assert price_of(make_order("buy"), make_bar(100.01, 105, 99, 104), model) == 100.01
+    assert price_of(make_order("buy"), make_bar(100.01, 105, 99, 104), model) == 100.01 + 1e-10
 
 
 # --- limit --------------------------------------------------------------------------------

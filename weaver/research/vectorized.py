@@ -1,0 +1,269 @@
+"""The vectorized fast path: signal strategies swept with vectorbt, many combinations at once.
+
+A strategy qualifies when it describes its rule as arrays:
+
+- a classmethod ``signals(data, **params) -> (entries, exits)``: boolean arrays, one value per
+  bar, computed with the same indicator functions as its ``init()``/``next()``, where
+  ``data`` maps ``open``, ``high``, ``low``, ``close``, ``volume`` to float arrays. An entry
+  on bar t means "``next()`` buys on bar t when flat"; an exit means "``next()`` closes the
+  position on bar t";
+- a fixed size in shares: the class attribute ``vector_size`` names the parameter holding it
+  (``vector_size = "qty"``); a strategy without the attribute qualifies when it has a ``qty``
+  parameter, which is then taken as the shares per entry.
+
+The simulation then matches the event-driven engine's rules for such a strategy: long only,
+one position at a time (no pyramiding), market orders filled at the next bar's open, the same
+commission rate on each fill's notional, an entry refused when cash cannot pay for it, equity
+marked at each bar's close. Slippage, volume participation, commission models other than a
+plain rate, and portfolios of several symbols sharing cash need the event-driven path.
+
+vectorbt (and numba) are imported only here. Its compiled functions are cached on disk (numba
+``cache=True``), so a second process loads them instead of compiling; when vectorbt's own
+folder is read-only the cache goes to ``~/.cache/weaver/numba`` (or ``$NUMBA_CACHE_DIR``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from weaver.research._work import STAT_NAMES, Item
+
+_FIELDS = ("open", "high", "low", "close", "volume")
+#: cells (bars x combinations) per vectorbt call, to bound memory
+_CHUNK_CELLS = 20_000_000
+
+
+def size_parameter(strategy: type) -> str | None:
+    """Return the name of the parameter giving shares per entry, or None."""
+    name = getattr(strategy, "vector_size", None)
+    if name is None and "qty" in getattr(strategy, "params", {}):
+        name = "qty"
+    return name if name in getattr(strategy, "params", {}) else None
+
+
+def unsupported(strategy: type, options: dict[str, Any], frames: dict[str, Any], per_symbol: bool) -> str | None:
+    """Return why the vectorized path cannot run this sweep, or None when it can."""
+    if not callable(getattr(strategy, "signals", None)):
+        return f"{strategy.__name__} has no signals(data, **params) classmethod"
+    if size_parameter(strategy) is None:
+        return (f"{strategy.__name__} does not say how many shares an entry buys: set vector_size = "
+                "'<parameter>' on the class (or give it a 'qty' parameter)")
+    if options.get("slippage") not in (None, 0):
+        return "slippage needs the event-driven path"
+    if options.get("participation") is not None:
+        return "volume participation needs the event-driven path"
+    if _fee_rate(options.get("commission")) is None:
+        return f"commission {options.get('commission')!r} is not a plain rate; it needs the event-driven path"
+    if len(frames) > 1 and not per_symbol:
+        return "a portfolio of several symbols sharing cash needs the event-driven path (or per_symbol=True)"
+    return None
+
+
+def _fee_rate(commission: Any) -> float | None:
+    if commission is None:
+        return 0.0
+    if isinstance(commission, int | float | Decimal) and not isinstance(commission, bool):
+        return float(commission)
+    from weaver.sim.costs import NoCommission, Percent
+
+    if isinstance(commission, NoCommission):
+        return 0.0
+    if isinstance(commission, Percent) and not getattr(commission, "minimum", 0):
+        return float(commission.rate)
+    return None
+
+
+def import_vectorbt() -> Any:
+    """Import vectorbt, pointing numba's cache somewhere writable first if need be."""
+    import sys
+
+    if "numba" not in sys.modules and not os.environ.get("NUMBA_CACHE_DIR"):
+        import importlib.util
+
+        spec = importlib.util.find_spec("vectorbt")
+        where = Path(spec.origin).parent if spec and spec.origin else None
+        if where is None or not os.access(where, os.W_OK):
+            cache = Path.home() / ".cache" / "weaver" / "numba"
+            cache.mkdir(parents=True, exist_ok=True)
+            os.environ["NUMBA_CACHE_DIR"] = str(cache)
+    import vectorbt as vbt
+
+    return vbt
+
+
+def run_vectorized(
+    strategy: type,
+    frames: dict[str, pd.DataFrame],
+    items: list[Item],
+    options: dict[str, Any],
+    on_rows: Callable[[list[dict[str, Any]]], None],
+) -> dict[str, Any]:
+    """Simulate every item with vectorbt; report rows (as the event path's) through ``on_rows``."""
+    vbt = import_vectorbt()
+    fee = _fee_rate(options.get("commission")) or 0.0
+    cash = float(options.get("cash", 100_000))
+    size_name = size_parameter(strategy)
+    started = time.perf_counter()
+    by_symbol: dict[str | None, list[Item]] = {}
+    for item in items:
+        by_symbol.setdefault(item[1], []).append(item)
+    for symbol, group in by_symbol.items():
+        frame = frames[symbol] if symbol is not None else next(iter(frames.values()))
+        data = {f: np.ascontiguousarray(frame[f].to_numpy(dtype=float)) for f in _FIELDS}
+        n = len(frame)
+        per_chunk = max(1, _CHUNK_CELLS // max(n, 1))
+        for k in range(0, len(group), per_chunk):
+            chunk = group[k:k + per_chunk]
+            rows = _simulate(vbt, strategy, frame, data, chunk, cash, fee, size_name)
+            on_rows(rows)
+    return {"compute_seconds": time.perf_counter() - started}
+
+
+def _simulate(vbt: Any, strategy: type, frame: pd.DataFrame, data: dict[str, np.ndarray], chunk: list[Item],
+              cash: float, fee: float, size_name: str | None) -> list[dict[str, Any]]:
+    n, m = len(frame), len(chunk)
+    # one row per combination while building (contiguous), transposed for vectorbt
+    entries = np.zeros((m, n), dtype=bool)
+    exits = np.zeros((m, n), dtype=bool)
+    errors: dict[int, str] = {}
+    for j, (_, _, params) in enumerate(chunk):
+        try:
+            e, x = strategy.signals(data, **params)
+            e, x = np.asarray(e, dtype=bool), np.asarray(x, dtype=bool)
+            if e.shape != (n,) or x.shape != (n,):
+                raise ValueError(f"signals() returned shapes {e.shape} and {x.shape}; expected ({n},)")
+        except Exception as exc:
+            errors[j] = f"{type(exc).__name__}: {exc}"
+            continue
+        # a signal on bar t is an order placed at t's close, filled at t+1's open
+        entries[j, 1:] = e[:-1]
+        exits[j, 1:] = x[:-1]
+    sizes = np.array([[float(p[size_name]) if size_name else np.inf for _, _, p in chunk]])
+    pf = vbt.Portfolio.from_signals(
+        close=data["close"][:, None], entries=np.ascontiguousarray(entries.T), exits=np.ascontiguousarray(exits.T),
+        price=data["open"][:, None], size=sizes, size_type="amount", direction="longonly", accumulate=False,
+        fees=fee, init_cash=cash, allow_partial=False, raise_reject=False,
+    )
+    del entries, exits
+    # the equity curve from the fills, as the event engine builds it (rounded to 1e-8 the same
+    # way); one row per combination
+    orders = pf.orders.records_arr
+    cell = orders["col"] * n + orders["idx"]
+    signed = np.where(orders["side"] == 0, orders["size"], -orders["size"])
+    flow = -(signed * orders["price"]) - orders["fees"]
+    held = np.cumsum(np.bincount(cell, weights=signed, minlength=n * m).reshape(m, n), axis=1)
+    held[np.abs(held) < 1e-12] = 0.0
+    equity = np.cumsum(np.bincount(cell, weights=flow, minlength=n * m).reshape(m, n), axis=1)
+    equity += cash
+    equity += held * data["close"]
+    np.round(equity, 8, out=equity)
+    stats = vector_stats(frame.index, frame.attrs.get("timeframe"), equity, held != 0,
+                         pf.trades.records_arr, data["close"])
+    rows = []
+    for j, (pos, _, _) in enumerate(chunk):
+        if j in errors:
+            rows.append({"_pos": pos, "error": errors[j]})
+        else:
+            rows.append({"_pos": pos, **stats[j], "error": None})
+    return rows
+
+
+def vector_stats(index: pd.DatetimeIndex, timeframe: str | None, equity: np.ndarray, exposed: np.ndarray,
+                 trades: np.ndarray, close: np.ndarray) -> list[dict[str, Any]]:
+    """Return :func:`weaver.backtest.stats.compute_stats`' numbers for each row of ``equity``.
+
+    ``equity`` and ``exposed`` have one row per combination and one column per bar. The
+    formulas are empyrical's (as ``compute_stats`` uses them), applied to all rows at once, so
+    both paths' rows compare. ``trades`` are vectorbt trade records (``col``, ``size``,
+    ``entry_price``, ``entry_fees``, ``exit_fees``, ``pnl``, ``status``: 1 = closed).
+    """
+    import empyrical as ep
+
+    from weaver.backtest.stats import periods_per_year
+
+    m, n = equity.shape
+    ppy = periods_per_year(index, timeframe)
+    returns = np.zeros_like(equity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(equity[:, 1:], equity[:, :-1], out=returns[:, 1:])
+        returns[:, 1:] -= 1.0
+    start_value, end_value = equity[:, 0], equity[:, -1]
+
+    def finite(a: Any) -> np.ndarray:
+        a = np.asarray(a, dtype=float)
+        return np.where(np.isfinite(a), a, np.nan)
+
+    cols = returns.T  # empyrical reduces along axis 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cagr = np.asarray(ep.cagr(cols, annualization=ppy), dtype=float)
+        sharpe = finite(ep.sharpe_ratio(cols, annualization=ppy))
+        sortino = finite(ep.sortino_ratio(cols, annualization=ppy))
+        vol = finite(ep.annual_volatility(cols, annualization=ppy))
+    # drawdowns from the running peak (empyrical's max_drawdown, taken on the equity itself)
+    peak = np.maximum.accumulate(equity, axis=1)
+    mdd = np.min(equity / peak, axis=1) - 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        calmar = np.where(mdd < 0, cagr / np.abs(mdd), np.nan)
+    last_peak = np.maximum.accumulate(np.where(equity >= peak, np.arange(n), 0), axis=1)
+    times = index.asi8
+    longest = (times - times[last_peak]).max(axis=1) if n else np.zeros(m, dtype=np.int64)
+    del peak, last_peak, returns
+
+    col = trades["col"]
+    closed = trades["status"] == 1
+    pnl = trades["pnl"]
+    ret_pct = 100.0 * pnl / (trades["entry_price"] * trades["size"])
+    n_trades = np.bincount(col, minlength=m)
+    n_closed = np.bincount(col[closed], minlength=m)
+    win = closed & (pnl > 0)
+    loss = closed & (pnl < 0)
+    n_win = np.bincount(col[win], minlength=m)
+    gains = np.bincount(col[win], weights=pnl[win], minlength=m)
+    losses = -np.bincount(col[loss], weights=pnl[loss], minlength=m)
+    n_loss = np.bincount(col[loss], minlength=m)
+    ret_sum = np.bincount(col[closed], weights=ret_pct[closed], minlength=m)
+    best = np.full(m, -np.inf)
+    worst = np.full(m, np.inf)
+    np.maximum.at(best, col[closed], ret_pct[closed])
+    np.minimum.at(worst, col[closed], ret_pct[closed])
+    fees = np.bincount(col, weights=trades["entry_fees"] + trades["exit_fees"], minlength=m)
+    exposure = 100.0 * exposed.mean(axis=1) if n else np.zeros(m)
+    equity_peak = equity.max(axis=1)
+    buy_hold = float(close[-1] / close[0] - 1.0)
+    duration = index[-1] - index[0]
+
+    out = []
+    for j in range(m):
+        has = n_closed[j] > 0
+        sr = float(sharpe[j])
+        row = {
+            "start": index[0], "end": index[-1], "duration": duration,
+            "exposure_pct": float(exposure[j]),
+            "equity_start": float(start_value[j]), "equity_final": float(end_value[j]),
+            "equity_peak": float(equity_peak[j]),
+            "total_return": float(end_value[j] / start_value[j] - 1.0),
+            "buy_hold_return": buy_hold,
+            "cagr": float(finite(cagr[j])), "volatility": float(vol[j]), "sharpe": sr,
+            "sortino": float(sortino[j]), "calmar": float(finite(calmar[j])),
+            "max_drawdown": float(mdd[j]),
+            "max_drawdown_duration": pd.Timedelta(int(longest[j]), unit="ns"),
+            "n_trades": int(n_trades[j]),
+            "win_rate": float(n_win[j] / n_closed[j]) if has else np.nan,
+            "profit_factor": float(gains[j] / losses[j]) if n_loss[j] else np.nan,
+            "avg_trade_pct": float(ret_sum[j] / n_closed[j]) if has else np.nan,
+            "best_trade_pct": float(best[j]) if has else np.nan,
+            "worst_trade_pct": float(worst[j]) if has else np.nan,
+            "commission": float(fees[j]),
+            "total_trades": int(n_trades[j]), "winning_trades": int(n_win[j]),
+            "total_pnl": float(end_value[j] - start_value[j]), "sharpe_ratio": sr,
+        }
+        out.append({k: row[k] for k in STAT_NAMES})
+    return out
