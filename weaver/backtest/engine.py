@@ -169,13 +169,13 @@ class Run:
         """Run the bar loop."""
         start = self.warmup()
         next_ = self.strategy.next
-        broker = self.broker
-        process = broker.process_bar
-        working = broker.working  # a live view: falsy while no order works
-        index = self.index
+        process = self.broker.process_bar
+        working = self.broker.working  # a live view: falsy while no order works
         now = self.clock.now
-        session_end = self.session_end
-        arrays = self.arrays
+        session_end = memoryview(np.ascontiguousarray(self.session_end, dtype=np.uint8))
+        # memoryviews index to plain floats: what process_bar wants, with no numpy scalars
+        bars = {sym: tuple(memoryview(np.ascontiguousarray(a[f], dtype=np.float64)) for f in _FIELDS)
+                for sym, a in self.arrays.items()}
         has_bar = self.has_bar
         i = start
         try:
@@ -185,12 +185,8 @@ class Run:
                         mask = has_bar[sym]
                         if mask is not None and not mask[i]:
                             continue
-                        a = arrays[sym]
-                        process(
-                            sym, now(), float(a["open"][i]), float(a["high"][i]),
-                            float(a["low"][i]), float(a["close"][i]), float(a["volume"][i]),
-                            bool(session_end[i]),
-                        )
+                        o, h, l, c, v = bars[sym]
+                        process(sym, now(), o[i], h[i], l[i], c[i], v[i], session_end[i] == 1)
                 next_()
         except Exception as exc:
             if isinstance(exc, BacktestError):
@@ -198,7 +194,7 @@ class Run:
             where = ", ".join(self.symbols)
             raise BacktestError(
                 f"{self.strategy_cls.__name__}.next() raised {type(exc).__name__}: {exc} "
-                f"at bar {index[i]} ({where})"
+                f"at bar {self.index[i]} ({where})"
             ) from exc
 
 

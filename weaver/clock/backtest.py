@@ -91,7 +91,8 @@ def session_ends(index: pd.DatetimeIndex, timeframe: str | None, tz: str = "Amer
         return np.zeros(0, dtype=bool)
     if timeframe and timeframe[-1] in "dwM" or n == 1:
         return np.ones(n, dtype=bool)
-    days = index.tz_convert(tz).normalize().asi8 if index.tz is not None else index.normalize().asi8
+    local = index.tz_convert(tz).tz_localize(None) if index.tz is not None else index
+    days = local.asi8 // 86_400_000_000_000  # the local calendar day of each bar
     out = np.empty(n, dtype=bool)
     out[:-1] = days[1:] != days[:-1]
     out[-1] = True

@@ -301,12 +301,10 @@ class Strategy:
         stop: Decimal | None,
         tif: TimeInForce,
     ) -> Order:
-        kind = (
-            OrderType.STOP_LIMIT if limit is not None and stop is not None
-            else OrderType.LIMIT if limit is not None
-            else OrderType.STOP if stop is not None
-            else OrderType.MARKET
-        )
+        if limit is None:
+            kind = OrderType.MARKET if stop is None else OrderType.STOP
+        else:
+            kind = OrderType.LIMIT if stop is None else OrderType.STOP_LIMIT
         self._seq += 1
         order = Order(
             symbol=symbol, side=side, qty=qty, type=kind, limit_price=limit, stop_price=stop,

@@ -29,7 +29,7 @@ class Line:
     def __init__(self, values: np.ndarray, cursor: Cursor, name: str = "") -> None:
         self.name = name
         self._values = values
-        self._list: list[float] | None = None
+        self._list: Any = None  # a memoryview of the values, made on first use
         self._cursor = cursor
 
     def __getitem__(self, key: Any) -> Any:
@@ -44,9 +44,12 @@ class Line:
             return values[j]
         return self._values[: i + 1][key]
 
-    def _materialize(self) -> list[float]:
-        # plain floats index and compare several times faster than numpy scalars
-        self._list = self._values.tolist()
+    def _materialize(self) -> Any:
+        # a memoryview indexes to plain floats, twice as fast as numpy scalars, with no copy
+        values = self._values
+        if not (values.dtype == np.float64 and values.flags.c_contiguous):
+            values = self._values = np.ascontiguousarray(values, dtype=np.float64)
+        self._list = memoryview(values)
         return self._list
 
     def __len__(self) -> int:
