@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from weaver.clock.cursor import Cursor
 from weaver.core.errors import BacktestError, ParameterError
 from weaver.strategy.base import Strategy, _as_arrays
 from weaver.strategy.lines import Data
@@ -26,13 +27,6 @@ if TYPE_CHECKING:
     from weaver.core.ports import Broker
 
 _FIELDS = ("open", "high", "low", "close", "volume")
-
-
-class _Cursor:
-    __slots__ = ("i",)
-
-    def __init__(self) -> None:
-        self.i = -1
 
 
 class _History:
@@ -59,7 +53,7 @@ class _History:
             self.times = np.concatenate([self.times, np.empty(self.n, dtype="datetime64[us]")])
         for f, v in zip(_FIELDS, values, strict=True):
             self.buffers[f][self.n] = v
-        self.times[self.n] = np.datetime64(ts.astimezone(None).replace(tzinfo=None) if False else _naive_utc(ts), "us")
+        self.times[self.n] = np.datetime64(_naive_utc(ts), "us")
         self.n += 1
         self._trim()
 
@@ -135,7 +129,7 @@ class StreamingRuntime:
         values = strategy.validate_params(**dict(params or {}))
         self.symbols = list(symbols)
         self.history = {s: _History((history or {}).get(s), window) for s in self.symbols}
-        self.cursor = _Cursor()
+        self.cursor = Cursor()
         self._now: datetime | None = None
         self._last_close: dict[str, float] = {}
         first = self.history[self.symbols[0]]
