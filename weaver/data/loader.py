@@ -333,6 +333,8 @@ def _load_table(
 
 
 def _numeric(table: _Table, column: pd.Series, name: str, rows: np.ndarray) -> np.ndarray:
+    if column.dtype == np.float64:  # a view: the frame built from it makes the one copy
+        return column.to_numpy()
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
     converted = pd.to_numeric(column, errors="coerce")
