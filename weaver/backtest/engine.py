@@ -17,7 +17,7 @@ import pandas as pd
 
 from weaver.clock import BacktestClock, Cursor, session_ends
 from weaver.core import Portfolio
-from weaver.core.errors import BacktestError, DataError
+from weaver.core.errors import BacktestError, DataError, WeaverError
 from weaver.strategy.base import Strategy
 from weaver.strategy.lines import Data
 from weaver.strategy.lookahead import check_lookahead
@@ -124,7 +124,7 @@ class Run:
         try:
             self.strategy.init()
         except Exception as exc:
-            if isinstance(exc, BacktestError | DataError):
+            if isinstance(exc, WeaverError):  # already says what is wrong
                 raise
             raise BacktestError(
                 f"{self.strategy_cls.__name__}.init() raised {type(exc).__name__}: {exc}"

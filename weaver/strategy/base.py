@@ -325,6 +325,11 @@ class Strategy:
         return self._positions[symbol]
 
     @property
+    def symbols(self) -> list[str]:
+        """Return the symbols of the run, the strategy's own symbol first."""
+        return list(self._datas)
+
+    @property
     def cash(self) -> float:
         """Return the cash balance."""
         return float(self._portfolio.cash)

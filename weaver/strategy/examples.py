@@ -92,10 +92,9 @@ class MomentumRotation(Strategy):
     every: int = param(5, low=1, high=60, doc="bars between rebalances")
 
     def init(self) -> None:
-        symbols = list(self.data)
+        symbols = self.symbols
         if len(symbols) < 2:
             raise ParameterError(f"MomentumRotation needs at least two symbols, got {symbols}")
-        self.symbols = symbols
         self.momentum = {s: self.indicator(_momentum, self.data[s].close, self.lookback, name=f"momentum({s})")
                          for s in symbols}
         self.bar = 0
