@@ -216,50 +216,61 @@ def _orders_frame(orders: Any) -> pd.DataFrame:
 
 
 def _trades(fills: pd.DataFrame, run: Run) -> pd.DataFrame:
-    """Pair fills into round trips, first in first out, per symbol."""
-    rows: list[dict[str, Any]] = []
+    """Pair fills into round trips, first in first out, per symbol.
+
+    A lot still open at the end becomes a trade with empty exit fields whose pnl is marked
+    at the symbol's last close. Commission is shared out per unit: a trade carries its
+    part of the entry fill's fee and of the exit fill's.
+    """
+    # (symbol, direction, qty, entry ns, entry price, entry fee/unit, exit ns, exit price,
+    #  exit fee/unit, mark): the mark is the last close, for a lot still open at the end
+    rows: list[tuple[Any, ...]] = []
+    nat = np.iinfo(np.int64).min
     for sym in run.symbols:
-        lots: deque[list[Any]] = deque()  # [direction, qty, price, time, commission per unit]
+        lots: deque[list[Any]] = deque()  # [direction, qty, price, ns, fee per unit]
         mine = fills[fills["symbol"] == sym] if len(fills) else fills
-        columns = (mine["timestamp"].tolist(), mine["signed_qty"].tolist(), mine["price"].tolist(),
-                   mine["commission"].tolist())
-        for ts, q, price, fee in zip(*columns, strict=True):
+        if not len(mine):
+            continue
+        stamps = pd.DatetimeIndex(mine["timestamp"]).as_unit("ns").asi8.tolist()
+        columns = (stamps, mine["signed_qty"].tolist(), mine["price"].tolist(), mine["commission"].tolist())
+        for ns, q, price, fee in zip(*columns, strict=True):
             direction = 1.0 if q > 0 else -1.0
             remaining = abs(q)
             fee_per_unit = fee / remaining
             while remaining > 1e-12 and lots and lots[0][0] != direction:
                 lot = lots[0]
                 take = min(lot[1], remaining)
-                rows.append(_trade_row(sym, lot, take, ts, price, fee_per_unit))
+                rows.append((sym, lot[0], take, lot[3], lot[2], lot[4], ns, price, fee_per_unit, price))
                 lot[1] -= take
                 remaining -= take
                 if lot[1] <= 1e-12:
                     lots.popleft()
             if remaining > 1e-12:
-                lots.append([direction, remaining, price, ts, fee_per_unit])
+                lots.append([direction, remaining, price, ns, fee_per_unit])
         last = float(run.closes[sym][-1])
-        for lot in lots:
-            row = _trade_row(sym, lot, lot[1], None, None, 0.0, mark=last)
-            rows.append(row)
-    frame = pd.DataFrame(rows, columns=TRADE_COLUMNS)
-    if len(frame):
-        frame["entry_time"] = pd.to_datetime(frame["entry_time"], utc=True)
-        frame["exit_time"] = pd.to_datetime(frame["exit_time"], utc=True)
-        frame["duration"] = frame["exit_time"] - frame["entry_time"]
-        frame = frame.sort_values(["entry_time", "symbol"], kind="stable").reset_index(drop=True)
-    return frame
-
-
-def _trade_row(sym: str, lot: list[Any], qty: float, exit_time: Any, exit_price: Any,
-               exit_fee_per_unit: float, mark: float | None = None) -> dict[str, Any]:
-    direction, _, entry_price, entry_time, entry_fee = lot
-    price = exit_price if exit_price is not None else mark
-    commission = (entry_fee + exit_fee_per_unit) * qty
-    pnl = direction * (price - entry_price) * qty - commission
-    return {
-        "symbol": sym, "side": "long" if direction > 0 else "short", "qty": qty,
-        "entry_time": entry_time, "entry_price": entry_price,
-        "exit_time": exit_time, "exit_price": exit_price if exit_price is not None else np.nan,
-        "pnl": pnl, "return_pct": 100.0 * pnl / (entry_price * qty) if entry_price else np.nan,
-        "duration": None, "commission": commission,
-    }
+        rows.extend((sym, lot[0], lot[1], lot[3], lot[2], lot[4], nat, np.nan, 0.0, last) for lot in lots)
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in TRADE_COLUMNS})
+    sym, direction, qty, entry_ns, entry_price, entry_fee, exit_ns, exit_price, exit_fee, mark = (
+        list(col) for col in zip(*rows, strict=True)
+    )
+    direction, qty = np.array(direction), np.array(qty)
+    entry_price, exit_price, priced = np.array(entry_price), np.array(exit_price), np.array(mark)
+    commission = (np.array(entry_fee) + np.array(exit_fee)) * qty
+    pnl = direction * (priced - entry_price) * qty - commission
+    entry_time = pd.DatetimeIndex(np.array(entry_ns, dtype="datetime64[ns]")).tz_localize("UTC")
+    exit_time = pd.DatetimeIndex(np.array(exit_ns, dtype="datetime64[ns]")).tz_localize("UTC")
+    frame = pd.DataFrame({
+        "symbol": sym,
+        "side": np.where(direction > 0, "long", "short"),
+        "qty": qty,
+        "entry_time": entry_time,
+        "entry_price": entry_price,
+        "exit_time": exit_time,
+        "exit_price": exit_price,
+        "pnl": pnl,
+        "return_pct": 100.0 * pnl / (entry_price * qty),
+        "duration": exit_time - entry_time,
+        "commission": commission,
+    })
+    return frame.sort_values(["entry_time", "symbol"], kind="stable").reset_index(drop=True)
