@@ -34,3 +34,12 @@ def test_public_names_resolve_lazily() -> None:
 
     for name in weaver.__all__:
         assert getattr(weaver, name) is not None, name
+
+
+def test_importing_a_subpackage_does_not_hide_a_public_function() -> None:
+    code = ("import weaver as wv, weaver.backtesting.engine, weaver.backtesting.plots; "
+            "assert callable(wv.backtest) and callable(wv.compare); print('ok')")
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+    assert done.stdout.strip() == "ok", done.stderr

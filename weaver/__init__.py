@@ -7,8 +7,6 @@ pandas, plotly, vectorbt and the rest load only when the work needs them.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -28,24 +26,24 @@ _LAZY: dict[str, str] = {
     "OrderRejected": "weaver.core.errors",
     "Strategy": "weaver.strategy",
     "param": "weaver.strategy",
-    "backtest": "weaver.backtest",
-    "BacktestResult": "weaver.backtest",
-    "compare": "weaver.backtest.plots",
+    "backtest": "weaver.backtesting",
+    "BacktestResult": "weaver.backtesting",
+    "compare": "weaver.backtesting.plots",
     "explore": "weaver.widgets",
     "sweep": "weaver.research",
     "walk_forward": "weaver.research",
     "SweepResult": "weaver.research",
     "WalkForwardResult": "weaver.research",
 }
-_SUBMODULES = {"core", "data", "catalog", "sim", "strategy", "indicators", "strategies", "backtest",
+_SUBMODULES = {"core", "data", "catalog", "sim", "strategy", "indicators", "strategies", "backtesting",
                "widgets", "reports", "research"}
 _ALIASES = {"indicators": "weaver.strategy.indicators", "strategies": "weaver.strategy.examples"}
 
 __all__ = sorted(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from weaver.backtest import BacktestResult, backtest
-    from weaver.backtest.plots import compare
+    from weaver.backtesting import BacktestResult, backtest
+    from weaver.backtesting.plots import compare
     from weaver.catalog import Catalog
     from weaver.core.errors import (
         BacktestError,
@@ -75,20 +73,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
-
-
-class _Weaver(types.ModuleType):
-    """The ``weaver`` module: a public function keeps its name over a same-named subpackage.
-
-    Importing a submodule binds it on its package (``import weaver.backtest.plots`` sets
-    ``weaver.backtest`` to the package), which would hide ``wv.backtest`` the function when it
-    had not been looked up yet. The subpackage stays importable through ``sys.modules``.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _LAZY and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Weaver

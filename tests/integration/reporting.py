@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,9 @@ _done: dict[tuple[str, ...], tuple[Path, subprocess.CompletedProcess[str]]] = {}
 
 
 def weaver(*args: str, cwd: Path = ROOT, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``weaver`` command."""
-    return subprocess.run([str(WEAVER), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    """Run the installed ``weaver`` command (with progress bars on, whatever other tests set)."""
+    env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
+    return subprocess.run([str(WEAVER), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def shared_report(factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:

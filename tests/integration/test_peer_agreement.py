@@ -11,10 +11,7 @@ Then the same with a 0.2% commission on notional, and a hand-checked limit-order
 
 from __future__ import annotations
 
-import os
 import warnings
-
-os.environ.setdefault("TQDM_DISABLE", "1")  # backtesting.py's progress bar (tqdm >= 4.66)
 
 import numpy as np
 import pandas as pd

@@ -17,7 +17,7 @@ from weaver.core.errors import DataError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from weaver.backtest.result import BacktestResult
+    from weaver.backtesting.result import BacktestResult
 
 RENDERER = "weaver_offline"
 
@@ -109,7 +109,7 @@ def stats_block(result: BacktestResult) -> Any:
     """
     from IPython.display import HTML
 
-    from weaver.backtest.plots import stats_html
+    from weaver.backtesting.plots import stats_html
 
     payload = json.dumps(stats_json(result.stats)).replace("</", "<\\/")
     return HTML(stats_html(result.stats, table_id="weaver-stats")
@@ -120,7 +120,7 @@ def trades_block(result: BacktestResult, max_height: int = 480) -> Any:
     """Return the trades as a scrollable HTML table."""
     from IPython.display import HTML
 
-    from weaver.backtest.plots import trades_html
+    from weaver.backtesting.plots import trades_html
 
     n = len(result.trades)
     return HTML(f"<p>{n} trade{'s' if n != 1 else ''}</p>"

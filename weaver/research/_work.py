@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-#: the statistics a sweep row carries, in :func:`weaver.backtest.stats.compute_stats`'s order
+#: the statistics a sweep row carries, in :func:`weaver.backtesting.stats.compute_stats`'s order
 STAT_NAMES: tuple[str, ...] = (
     "start", "end", "duration", "exposure_pct", "equity_start", "equity_final", "equity_peak",
     "total_return", "buy_hold_return", "cagr", "volatility", "sharpe", "sortino", "calmar",
@@ -40,7 +40,7 @@ def run_items(job: Job, frames: dict[str, Any], items: list[Item]) -> tuple[list
     A combination that raises gives a row whose ``error`` names the exception; the others
     are unaffected.
     """
-    from weaver.backtest.engine import run_backtest
+    from weaver.backtesting.engine import run_backtest
 
     started = time.perf_counter()
     rows = []

@@ -63,29 +63,32 @@ def _window(text: str) -> Any:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep (or a walk-forward) and print the best rows."""
-    import weaver as wv
+    from weaver.core.errors import DataError, ParameterError
+    from weaver.data import load_bars
     from weaver.research.grid import parse_range
+    from weaver.research.sweep import sweep
+    from weaver.research.walkforward import walk_forward
     from weaver.strategy.examples import resolve
 
     strategy = resolve(args.strategy)
     grid = {name: parse_range(values) for name, values in args.grid}
     path = Path(args.data)
     if not path.exists():
-        raise wv.DataError(f"data file {str(path)!r} does not exist")
+        raise DataError(f"data file {str(path)!r} does not exist")
     if args.scheduler and args.workers:
-        raise wv.ParameterError("give --workers or --scheduler, not both")
+        raise ParameterError("give --workers or --scheduler, not both")
     executor = args.scheduler or args.workers
     common = dict(metric=args.metric, constraint=_constraint(args.constraint), executor=executor, method=args.method,
                   cash=args.cash, commission=args.commission, progress=not args.no_progress)
-    bars = wv.load_bars(path)
+    bars = load_bars(path)
     if args.walk_forward:
         train, test = (_window(v) for v in args.walk_forward)
-        wf = wv.walk_forward(strategy, bars, train=train, test=test, anchored=args.anchored, **common, **grid)
+        wf = walk_forward(strategy, bars, train=train, test=test, anchored=args.anchored, **common, **grid)
         table = wf.folds
         summary = {"total_return": float(wf.stats["total_return"]), "sharpe": float(wf.stats["sharpe"]),
                    "n_trades": int(wf.stats["n_trades"]), "equity_final": float(wf.stats["equity_final"])}
     else:
-        res = wv.sweep(strategy, bars, **common, **grid)
+        res = sweep(strategy, bars, **common, **grid)
         table = res.frame
         summary = {"rows": len(res.frame), "failed": len(res.errors), "method": res.method,
                    "executor": res.executor, "seconds": round(res.elapsed, 3)}

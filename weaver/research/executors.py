@@ -172,12 +172,15 @@ class DaskExecutor:
     client
         A ``distributed.Client``, or a scheduler address such as ``"tcp://10.0.0.5:8786"``
         (a client is then opened and closed around each sweep).
+    connect_timeout
+        How long to try reaching a scheduler given by address.
     """
 
     name = "dask"
     target_batch_seconds = 0.5
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, connect_timeout: str = "10s") -> None:
+        self.connect_timeout = connect_timeout
         self._client = client if not isinstance(client, str) else None
         self.address = client if isinstance(client, str) else None
 
@@ -194,7 +197,7 @@ class DaskExecutor:
         if self._client is not None:
             return self._run(self._client, job, frames, items, on_rows, seconds_per_item)
         try:
-            client = Client(self.address, timeout="10s")
+            client = Client(self.address, timeout=self.connect_timeout)
         except OSError as exc:
             raise BacktestError(f"cannot reach the Dask scheduler at {self.address!r}: {exc}") from exc
         with client:

@@ -25,7 +25,7 @@ class SweepResult:
     ----------
     frame
         A DataFrame: the swept parameters (and ``symbol``), every statistic of
-        :mod:`weaver.backtest.stats`, and ``error`` (None, or why that combination failed).
+        :mod:`weaver.backtesting.stats`, and ``error`` (None, or why that combination failed).
     metric
         The metric :meth:`best`, :meth:`top` and :meth:`heatmap` use by default.
     names
@@ -158,7 +158,7 @@ def sweep(
     strategy
         A :class:`~weaver.Strategy` subclass.
     bars
-        As for :func:`weaver.backtest`: a frame, ``{symbol: frame}`` or a file path.
+        As for :func:`weaver.backtesting`: a frame, ``{symbol: frame}`` or a file path.
     metric
         The statistic that ranks the rows (``sharpe``, ``total_return``, …).
     constraint
@@ -176,7 +176,7 @@ def sweep(
         With several symbols: backtest each symbol on its own (a ``symbol`` column) instead
         of one portfolio sharing cash.
     cash, commission, slippage, participation, allow_short, fractional, lookahead_check, session_tz
-        As for :func:`weaver.backtest`.
+        As for :func:`weaver.backtesting`.
     progress
         Show a progress bar (tqdm; a widget in notebooks).
     **grid
@@ -188,7 +188,7 @@ def sweep(
         Before any work: an empty grid, an unknown parameter or value, a constraint leaving
         nothing, an unknown metric or method, or a method the strategy does not qualify for.
     """
-    from weaver.backtest.engine import prepare_bars
+    from weaver.backtesting.engine import prepare_bars
     from weaver.core.errors import BacktestError
     from weaver.strategy.base import Strategy
 
@@ -277,7 +277,7 @@ def _frame(items: list[Item], names: list[str], per_symbol: bool, rows: list[dic
     for k in ("n_trades", "total_trades", "winning_trades"):
         if frame[k].notna().all():
             frame[k] = frame[k].astype("int64")
-    frame["error"] = frame["error"].astype(object)
+    frame["error"] = pd.Series([r.get("error") for r in rows], index=frame.index, dtype=object)
     return frame
 
 

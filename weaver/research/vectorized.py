@@ -96,7 +96,35 @@ def import_vectorbt() -> Any:
             os.environ["NUMBA_CACHE_DIR"] = str(cache)
     import vectorbt as vbt
 
+    _cache_simulators()
     return vbt
+
+
+_CACHED = False
+
+
+def _cache_simulators() -> None:
+    """Turn on numba's disk cache for vectorbt's simulators that ship without it.
+
+    vectorbt 1.2 compiles most kernels with ``cache=True`` but not the portfolio simulators
+    (``simulate_from_signals_nb`` & co., the bulk of the cold compile). Enabling the cache on
+    those dispatchers before their first call lets every later process load the machine code.
+    """
+    global _CACHED
+    if _CACHED:
+        return
+    import warnings
+
+    from numba.core.registry import CPUDispatcher
+    from vectorbt.portfolio import nb
+
+    for name in dir(nb):
+        fn = getattr(nb, name)
+        if isinstance(fn, CPUDispatcher) and type(fn._cache).__name__ == "NullCache" and not fn.signatures:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fn.enable_caching()
+    _CACHED = True
 
 
 def run_vectorized(
@@ -178,7 +206,7 @@ def _simulate(vbt: Any, strategy: type, frame: pd.DataFrame, data: dict[str, np.
 
 def vector_stats(index: pd.DatetimeIndex, timeframe: str | None, equity: np.ndarray, exposed: np.ndarray,
                  trades: np.ndarray, close: np.ndarray) -> list[dict[str, Any]]:
-    """Return :func:`weaver.backtest.stats.compute_stats`' numbers for each row of ``equity``.
+    """Return :func:`weaver.backtesting.stats.compute_stats`' numbers for each row of ``equity``.
 
     ``equity`` and ``exposed`` have one row per combination and one column per bar. The
     formulas are empyrical's (as ``compute_stats`` uses them), applied to all rows at once, so
@@ -187,7 +215,7 @@ def vector_stats(index: pd.DatetimeIndex, timeframe: str | None, equity: np.ndar
     """
     import empyrical as ep
 
-    from weaver.backtest.stats import periods_per_year
+    from weaver.backtesting.stats import periods_per_year
 
     m, n = equity.shape
     ppy = periods_per_year(index, timeframe)

@@ -177,8 +177,8 @@ def walk_forward(
     import numpy as np
     import pandas as pd
 
-    from weaver.backtest.engine import _merged_index, prepare_bars, run_backtest
-    from weaver.backtest.stats import compute_stats
+    from weaver.backtesting.engine import _merged_index, prepare_bars, run_backtest
+    from weaver.backtesting.stats import compute_stats
     from weaver.research._work import STAT_NAMES
     from weaver.research.grid import expand_grid
     from weaver.research.sweep import _check_metric, _progress, sweep
@@ -222,7 +222,7 @@ def walk_forward(
                 exposure.append(np.zeros(len(flat), dtype=bool))
             else:
                 params = res.best_params(metric)
-                out = run_backtest(strategy, test_frames, params, cash=capital, **options)
+                out = run_backtest(strategy, test_frames, params, **{**options, "cash": capital})
                 st = out.stats
                 row.update({n: params[n] for n in names})
                 row.update({f"is_{metric}": best[metric], f"oos_{metric}": st[metric],

@@ -17,6 +17,8 @@ class SmaCross(Strategy):
     """
 
     short_name = "sma_cross"
+    #: the parameter that sizes ``signals()``' entries, for the vectorized sweep
+    vector_size = "qty"
     fast: int = param(10, low=2, high=200, step=1, doc="fast SMA window (bars)")
     slow: int = param(30, low=3, high=500, step=1, doc="slow SMA window (bars)")
     qty: int = param(100, low=1, high=1_000_000, step=1, doc="shares per trade")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import ipywidgets as w
     import pandas as pd
 
-    from weaver.backtest.result import BacktestResult
+    from weaver.backtesting.result import BacktestResult
     from weaver.strategy.base import Strategy
     from weaver.strategy.params import Param
 
@@ -61,8 +61,8 @@ class Explorer:
         import ipywidgets as w
         import plotly.graph_objects as go
 
-        from weaver.backtest.engine import prepare_bars
-        from weaver.backtest.plots import result_figure
+        from weaver.backtesting.engine import prepare_bars
+        from weaver.backtesting.plots import result_figure
 
         self.strategy = strategy
         self.frames = prepare_bars(bars)
@@ -159,7 +159,7 @@ class Explorer:
         self.progress.value = done / total if total else 1.0
 
     def _show(self, result: BacktestResult) -> None:
-        from weaver.backtest.plots import fill_result_figure, stats_html, trades_html
+        from weaver.backtesting.plots import fill_result_figure, stats_html, trades_html
 
         sym = None if self.symbol.value == ALL_SYMBOLS else self.symbol.value
         with self.figure.batch_update():

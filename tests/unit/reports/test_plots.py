@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import weaver as wv
-from weaver.backtest.plots import format_stat, monthly_returns, stats_html, trades_html
+from weaver.backtesting.plots import format_stat, monthly_returns, stats_html, trades_html
 from weaver.core.errors import WeaverError
 from weaver.strategy.examples import SmaCross
 

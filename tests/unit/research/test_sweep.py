@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
 import weaver as wv
-from weaver.backtest.stats import compute_stats
+import weaver.research.vectorized  # noqa: F401 - patched below
+from weaver.backtesting.stats import compute_stats
 from weaver.core.errors import ParameterError, WeaverError
-from weaver.research import _work
 from weaver.research._work import STAT_NAMES
 from weaver.strategy.examples import MomentumRotation, SmaCross
 
@@ -104,8 +105,8 @@ def test_bad_input_fails_before_any_work(goog, monkeypatch, kw, message) -> None
     def boom(*a, **k):
         raise AssertionError("a backtest ran")
 
-    monkeypatch.setattr(_work, "run_items", boom)
-    monkeypatch.setattr("weaver.research.sweep.run_items", boom)
+    monkeypatch.setattr(sys.modules["weaver.backtesting.engine"], "run_backtest", boom)
+    monkeypatch.setattr(sys.modules["weaver.research.vectorized"], "run_vectorized", boom)
 
     with pytest.raises(ParameterError, match=message):
         sweep_here(SmaCross, goog, **kw)

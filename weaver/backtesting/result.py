@@ -15,7 +15,7 @@ from weaver.core import OrderSide, OrderStatus, OrderType, TimeInForce
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from weaver.backtest.engine import Run
+    from weaver.backtesting.engine import Run
 
 TRADE_COLUMNS = [
     "symbol", "side", "qty", "entry_time", "entry_price", "exit_time", "exit_price",
@@ -24,7 +24,7 @@ TRADE_COLUMNS = [
 
 
 class BacktestResult:
-    """The outcome of :func:`weaver.backtest`.
+    """The outcome of :func:`weaver.backtesting`.
 
     Attributes
     ----------
@@ -38,7 +38,7 @@ class BacktestResult:
     equity
         Account value at each bar's close, open positions marked at the close.
     stats
-        See :mod:`weaver.backtest.stats` (computed on first use).
+        See :mod:`weaver.backtesting.stats` (computed on first use).
     """
 
     def __init__(
@@ -68,7 +68,7 @@ class BacktestResult:
     @cached_property
     def stats(self) -> pd.Series:
         """Return the run's statistics (computed once, on first use)."""
-        from weaver.backtest.stats import compute_stats
+        from weaver.backtesting.stats import compute_stats
 
         first = next(iter(self.bars.values()))
         closes = first["close"].reindex(self.equity.index).ffill()
@@ -77,31 +77,31 @@ class BacktestResult:
     @property
     def drawdown(self) -> pd.Series:
         """Return the drawdown at each bar as a fraction of the running peak."""
-        from weaver.backtest.stats import drawdown
+        from weaver.backtesting.stats import drawdown
 
         return drawdown(self.equity)
 
     def plot(self, symbol: str | None = None) -> go.Figure:
         """Return a plotly figure: candles with trade markers, equity, and drawdown."""
-        from weaver.backtest.plots import plot_result
+        from weaver.backtesting.plots import plot_result
 
         return plot_result(self, symbol)
 
     def plot_monthly(self) -> go.Figure:
         """Return a heatmap of monthly returns (percent), years down and months across."""
-        from weaver.backtest.plots import plot_monthly_returns
+        from weaver.backtesting.plots import plot_monthly_returns
 
         return plot_monthly_returns(self)
 
     def plot_trade_returns(self) -> go.Figure:
         """Return the distribution of the closed trades' returns (percent)."""
-        from weaver.backtest.plots import plot_trade_returns
+        from weaver.backtesting.plots import plot_trade_returns
 
         return plot_trade_returns(self)
 
     def monthly_returns(self) -> pd.DataFrame:
         """Return each month's return as a fraction, years down, months (and the year) across."""
-        from weaver.backtest.plots import monthly_returns
+        from weaver.backtesting.plots import monthly_returns
 
         return monthly_returns(self.equity, float(self.stats["equity_start"]))
 

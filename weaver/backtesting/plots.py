@@ -18,7 +18,7 @@ import pandas as pd
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from weaver.backtest.result import BacktestResult
+    from weaver.backtesting.result import BacktestResult
 
 #: trace positions in :func:`result_figure`
 CANDLES, ENTRIES, EXITS, EQUITY, DRAWDOWN = range(5)
@@ -192,7 +192,7 @@ def compare(results: Sequence[BacktestResult] | Mapping[str, BacktestResult],
     Parameters
     ----------
     results
-        Results of :func:`weaver.backtest`, or a dict ``{label: result}``.
+        Results of :func:`weaver.backtesting`, or a dict ``{label: result}``.
     labels
         Column labels; by default ``Strategy(params)``, numbered when two would be equal.
 

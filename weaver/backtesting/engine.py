@@ -242,7 +242,7 @@ def backtest(
     progress: Callable[[int, int], None] | None = None,
     **params: Any,
 ) -> Any:
-    """Backtest ``strategy`` on ``bars`` and return a :class:`~weaver.backtest.BacktestResult`.
+    """Backtest ``strategy`` on ``bars`` and return a :class:`~weaver.backtesting.BacktestResult`.
 
     Parameters
     ----------
@@ -304,7 +304,7 @@ def run_backtest(
     """
     import time
 
-    from weaver.backtest.result import build_result
+    from weaver.backtesting.result import build_result
 
     t0 = time.perf_counter()
     run = Run(

@@ -1,6 +1,6 @@
 """Backtesting: the engine loop, its results and statistics."""
 
-from weaver.backtest.engine import backtest
-from weaver.backtest.result import BacktestResult
+from weaver.backtesting.engine import backtest
+from weaver.backtesting.result import BacktestResult
 
 __all__ = ["BacktestResult", "backtest"]
