@@ -37,7 +37,6 @@ _LAZY: dict[str, str] = {
 }
 _SUBMODULES = {"core", "data", "catalog", "sim", "strategy", "indicators", "strategies", "backtesting",
                "widgets", "reports", "research"}
-_ALIASES = {"indicators": "weaver.strategy.indicators", "strategies": "weaver.strategy.examples"}
 
 __all__ = sorted(_LAZY)
 
@@ -64,7 +63,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
     elif name in _SUBMODULES:
-        value = importlib.import_module(_ALIASES.get(name, f"weaver.{name}"))
+        value = importlib.import_module(f"weaver.{name}")
     else:
         raise AttributeError(f"module 'weaver' has no attribute {name!r}")
     globals()[name] = value

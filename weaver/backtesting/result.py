@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from weaver.core import OrderSide, OrderStatus, OrderType, TimeInForce
+from weaver.core import Order, OrderSide, OrderStatus, OrderType, TimeInForce
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -48,7 +48,7 @@ class BacktestResult:
         params: dict[str, Any],
         bars: dict[str, pd.DataFrame],
         trades: pd.DataFrame,
-        orders: pd.DataFrame,
+        orders: pd.DataFrame | list[Order],
         fills: pd.DataFrame,
         equity: pd.Series,
         exposure: np.ndarray,
@@ -58,12 +58,18 @@ class BacktestResult:
         self.params = params
         self.bars = bars
         self.trades = trades
-        self.orders = orders
+        self._orders = orders
         self.fills = fills
         self.equity = equity
         self.exposure = exposure
         self.timeframe = timeframe
         self.timings: dict[str, float] = {}
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:
+        """Return every order, one row each, with its final status and any reject reason."""
+        orders = self._orders
+        return orders if isinstance(orders, pd.DataFrame) else _orders_frame(orders)
 
     @cached_property
     def stats(self) -> pd.Series:
@@ -136,7 +142,7 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
     broker = run.broker
     index = run.index
     fills = _fills_frame(broker.fills)
-    orders = _orders_frame(broker.orders.values())
+    orders = list(broker.orders.values())  # tabled on first use: sweeps never look
     n = len(index)
     bar_of = index.get_indexer(pd.DatetimeIndex(fills["timestamp"])) if len(fills) else np.zeros(0, int)
     cash_delta = -(fills["signed_qty"].to_numpy(float) * fills["price"].to_numpy(float)) \
