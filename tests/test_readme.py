@@ -1,0 +1,25 @@
+"""The README's Python snippets run as written (executable docs)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_python_snippets_run_in_order(monkeypatch) -> None:  # noqa: ANN001
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    namespace: dict[str, object] = {}
+
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+
+    assert len(blocks) >= 3
+    assert namespace["res"].stats["n_trades"] == 33
+    assert len(namespace["sw"].frame) == 90
+    assert len(namespace["wf"].folds) >= 3
+    assert os.getcwd() == str(ROOT)
