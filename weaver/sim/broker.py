@@ -327,8 +327,9 @@ class SimulatedBroker:
 
     def _emit(self, order: Order, event: OrderEvent) -> None:
         order.apply(event)
-        for handler in self._handlers:
-            handler(order, event)
+        if self._handlers:
+            for handler in self._handlers:
+                handler(order, event)
 
     def _unqueue(self, order: Order) -> None:
         queue = self._working.get(order.symbol)
