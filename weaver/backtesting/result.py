@@ -147,15 +147,22 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
     bar_of = index.get_indexer(pd.DatetimeIndex(fills["timestamp"])) if len(fills) else np.zeros(0, int)
     cash_delta = -(fills["signed_qty"].to_numpy(float) * fills["price"].to_numpy(float)) \
         - fills["commission"].to_numpy(float) if len(fills) else np.zeros(0)
-    cash = float(run.initial_cash) + np.cumsum(np.bincount(bar_of, weights=cash_delta, minlength=n))
-    equity = cash.copy()  # rounded to 1e-8 below: float sums of cent prices leave 1e-11 dust
+    # in place, a few 8-byte-per-bar arrays at a time: this runs on millions of bars
+    equity = np.bincount(bar_of, weights=cash_delta, minlength=n).astype(float, copy=False)
+    np.cumsum(equity, out=equity)
+    equity += float(run.initial_cash)
     exposed = np.zeros(n, dtype=bool)
     for sym in run.symbols:
         mine = (fills["symbol"] == sym).to_numpy() if len(fills) else np.zeros(0, bool)
-        held = np.cumsum(np.bincount(bar_of[mine], weights=fills["signed_qty"].to_numpy(float)[mine], minlength=n))
-        held[np.abs(held) < 1e-12] = 0.0
-        equity += held * run.closes[sym]
+        held = np.bincount(bar_of[mine], weights=fills["signed_qty"].to_numpy(float)[mine],
+                           minlength=n).astype(float, copy=False)
+        np.cumsum(held, out=held)
+        held[(held < 1e-12) & (held > -1e-12)] = 0.0  # float dust of a closed position
         exposed |= held != 0
+        held *= run.closes[sym]
+        equity += held
+        del held
+    np.round(equity, 8, out=equity)  # float sums of cent prices leave 1e-11 dust
     trades = _trades(fills, run)
     return BacktestResult(
         strategy=run.strategy_cls.__name__,
@@ -164,7 +171,7 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
         trades=trades,
         orders=orders,
         fills=fills.drop(columns=["signed_qty"]) if len(fills) else fills,
-        equity=pd.Series(np.round(equity, 8), index=index, name="equity"),
+        equity=pd.Series(equity, index=index, name="equity", copy=False),
         exposure=exposed,
         timeframe=run.timeframe,
     )

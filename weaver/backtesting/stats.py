@@ -66,7 +66,10 @@ def compute_stats(
 
     index = equity.index
     ppy = periods_per_year(index, timeframe)
-    returns = equity.pct_change().fillna(0.0)
+    values = equity.to_numpy()
+    returns = np.zeros(len(values))
+    np.divide(values[1:], values[:-1], out=returns[1:])
+    returns[1:] -= 1.0  # simple returns, bar over bar; 0 on the first bar
     start_value, end_value = float(equity.iloc[0]), float(equity.iloc[-1])
     closed = trades[trades["exit_time"].notna()] if len(trades) else trades
     pnl = closed["pnl"].to_numpy(dtype=float) if len(closed) else np.zeros(0)
@@ -89,7 +92,7 @@ def compute_stats(
         "buy_hold_return": float(closes.iloc[-1] / closes.iloc[0] - 1.0),
         "cagr": ratio(ep.cagr(returns, annualization=ppy)),
         "volatility": ratio(ep.annual_volatility(returns, annualization=ppy)),
-        "sharpe": ratio(ep.sharpe_ratio(returns, annualization=ppy)),
+        "sharpe": (sharpe := ratio(ep.sharpe_ratio(returns, annualization=ppy))),
         "sortino": ratio(ep.sortino_ratio(returns, annualization=ppy)),
         "calmar": ratio(ep.calmar_ratio(returns, annualization=ppy)),
         "max_drawdown": float(ep.max_drawdown(returns)),
@@ -105,6 +108,6 @@ def compute_stats(
         "total_trades": int(len(trades)),
         "winning_trades": int(len(wins)),
         "total_pnl": end_value - start_value,
-        "sharpe_ratio": ratio(ep.sharpe_ratio(returns, annualization=ppy)),
+        "sharpe_ratio": sharpe,
     }
     return pd.Series(stats, dtype=object, name="stats")

@@ -368,8 +368,12 @@ def _finish(
                 f"{table.name}: timeframe {timeframe!r} was given but the bars are mostly "
                 f"{inferred} apart"
             )
-    index = pd.DatetimeIndex(stamps.view("datetime64[ns]"), name="timestamp").tz_localize("UTC")
-    frame = pd.DataFrame({k: values[k] for k in COLUMNS}, index=index)
+    if not repairs and _is_canonical(table.frame, len(stamps)):
+        # already in the output's shape: share its data (pandas copies on first write)
+        frame = table.frame.copy(deep=False)
+    else:
+        index = pd.DatetimeIndex(stamps.view("datetime64[ns]"), name="timestamp").tz_localize("UTC")
+        frame = pd.DataFrame({k: values[k] for k in COLUMNS}, index=index)
     frame.attrs = {
         "symbol": symbol,
         "timeframe": timeframe,
@@ -378,6 +382,19 @@ def _finish(
         "repairs": repairs,
     }
     return frame
+
+
+def _is_canonical(frame: pd.DataFrame, n: int) -> bool:
+    """Return whether ``frame`` already is what load_bars returns (validated separately)."""
+    index = frame.index
+    return (
+        len(frame) == n
+        and tuple(frame.columns) == tuple(COLUMNS)
+        and all(frame[c].dtype == np.float64 for c in COLUMNS)
+        and isinstance(index, pd.DatetimeIndex)
+        and index.dtype == "datetime64[ns, UTC]"
+        and index.name == "timestamp"
+    )
 
 
 def _check_values(

@@ -241,3 +241,16 @@ def test_importing_weaver_data_does_not_import_pyarrow_itself():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_frame_already_in_shape_is_shared_not_copied_and_stays_safe_to_edit() -> None:
+    import numpy as np
+
+    from weaver.data import synthetic
+
+    source = synthetic(50, "1min", seed=4)
+    loaded = load_bars(source)
+
+    assert np.shares_memory(source["close"].to_numpy(), loaded["close"].to_numpy())
+    loaded.loc[loaded.index[0], "close"] = 1.0  # copy-on-write: the caller's frame keeps its value
+    assert source["close"].iloc[0] != 1.0
