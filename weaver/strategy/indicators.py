@@ -23,8 +23,6 @@ import pandas as pd
 
 from weaver.strategy.lines import Indicator, Line
 
-_LINES = (Line, Indicator)
-
 
 def _series(x: Any) -> pd.Series:
     return pd.Series(np.asarray(x, dtype=float))
@@ -76,19 +74,31 @@ def crossover(a: Any, b: Any) -> bool:
 
     ``a`` and ``b`` are lines, arrays or sequences; either may be a number.
     """
-    if a.__class__ in _LINES and b.__class__ in _LINES:  # the per-bar fast path
-        i = a._cursor.i
-        av = a._list if a._list is not None else a._materialize()
-        bv = b._list if b._list is not None else b._materialize()
-        if not av[i] > bv[i]:
+    ca = a.__class__
+    if ca is Indicator or ca is Line:  # the per-bar fast paths: a line against a line or a level
+        cb = b.__class__
+        if cb is Indicator or cb is Line:
+            av, bv, i = a._list, b._list, a._cursor.i
+            if not av[i] > bv[i]:
+                return False
+            k = i - 1
+            while k >= 0:
+                d = av[k] - bv[k]
+                if d != 0:
+                    return d < 0  # NaN compares False: no cross out of the warm-up
+                k -= 1
             return False
-        k = i - 1
-        while k >= 0:
-            d = av[k] - bv[k]
-            if d != 0:
-                return d < 0  # NaN compares False: no cross out of the warm-up
-            k -= 1
-        return False
+        if cb is float or cb is int:
+            av, i = a._list, a._cursor.i
+            if not av[i] > b:
+                return False
+            k = i - 1
+            while k >= 0:
+                d = av[k] - b
+                if d != 0:
+                    return d < 0
+                k -= 1
+            return False
     av, bv = _history(a), _history(b)
     if not av[-1] > bv[-1]:
         return False

@@ -28,29 +28,24 @@ class Line:
 
     def __init__(self, values: np.ndarray, cursor: Cursor, name: str = "") -> None:
         self.name = name
-        self._values = values
-        self._list: Any = None  # a memoryview of the values, made on first use
         self._cursor = cursor
+        self._set(values)
+
+    def _set(self, values: np.ndarray) -> None:
+        """Point the line at new values (the streaming runtime does, as bars arrive)."""
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        self._values = values
+        # a memoryview indexes to plain floats, twice as fast as numpy scalars, with no copy
+        self._list = memoryview(values)
 
     def __getitem__(self, key: Any) -> Any:
         i = self._cursor.i
         if key.__class__ is int:
-            values = self._list
-            if values is None:
-                values = self._materialize()
             j = i + 1 + key if key < 0 else key
             if j < 0 or j > i:
                 raise IndexError(f"{self.name}[{key}] is outside the {i + 1} bars seen so far")
-            return values[j]
+            return self._list[j]
         return self._values[: i + 1][key]
-
-    def _materialize(self) -> Any:
-        # a memoryview indexes to plain floats, twice as fast as numpy scalars, with no copy
-        values = self._values
-        if not (values.dtype == np.float64 and values.flags.c_contiguous):
-            values = self._values = np.ascontiguousarray(values, dtype=np.float64)
-        self._list = memoryview(values)
-        return self._list
 
     def __len__(self) -> int:
         return self._cursor.i + 1

@@ -200,16 +200,13 @@ class StreamingRuntime:
             data._index = index
             data._arrays = arrays[sym]
             for f in _FIELDS:
-                line = data._lines[f]
-                line._values = arrays[sym][f]
-                line._list = None
+                data._lines[f]._set(arrays[sym][f])
         for spec, sources in zip(self.strategy._indicators, self._sources, strict=True):
             args = [arrays[src[0]][src[1]] if src else a for a, src in zip(spec.args, sources[0], strict=True)]
             kwargs = {k: (arrays[src[0]][src[1]] if src else v) for (k, v), src in zip(spec.kwargs.items(), sources[1], strict=True)}
             values = _as_arrays(spec.func(*args, **kwargs), n, spec.name)
             for line, arr in zip(spec.lines, values, strict=True):
-                line._values = arr
-                line._list = None
+                line._set(arr)
         self.cursor.i = n - 1
 
     def _bind_sources(self, arrays: dict[str, dict[str, np.ndarray]]) -> list[tuple[list, list]]:

@@ -122,3 +122,14 @@ def test_vectorized_crossings_equal_the_per_bar_rule(a: list[float], b: list[flo
 
     assert cross_above(a, b).tolist() == per_bar
     assert cross_below(b, a).tolist() == per_bar
+
+
+def test_a_line_crossing_a_level_follows_the_same_rule() -> None:
+    line, _, cursor = _lines([1.0, 3.0, 3.0, 4.0, 3.0, 5.0], [0.0] * 6)
+    seen = []
+    for i in range(6):
+        cursor.i = i
+        seen.append((crossover(line, 3.0), crossover(line, 3)))
+
+    # below, tie, tie, above: one cross on bar 3; back to the tie and above again: none
+    assert seen == [(False, False), (False, False), (False, False), (True, True), (False, False), (False, False)]
