@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
 
 from weaver.clock.cursor import Cursor
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class BacktestClock:
@@ -25,8 +22,8 @@ class BacktestClock:
     def __init__(self, index: pd.DatetimeIndex, cursor: Cursor | None = None) -> None:
         self.index = index
         self.cursor = cursor if cursor is not None else Cursor()
-        self._us = index.asi8 // 1_000
-        self._memo: tuple[int, datetime] = (-1, _EPOCH)
+        self._us = index.as_unit("us").asi8  # whatever unit the index came in
+        self._memo: tuple[int, datetime] = (-2, datetime.min)  # no bar yet
 
     def now(self) -> datetime:
         """Return the current bar's timestamp, an aware UTC ``datetime``.
@@ -40,7 +37,7 @@ class BacktestClock:
             return memo[1]
         if i < 0:
             raise RuntimeError("the backtest clock has not started")
-        ts = _EPOCH + timedelta(microseconds=int(self._us[i]))
+        ts = datetime.fromtimestamp(int(self._us[i]) / 1_000_000, timezone.utc)  # exact to the µs
         self._memo = (i, ts)
         return ts
 
@@ -92,7 +89,7 @@ def session_ends(index: pd.DatetimeIndex, timeframe: str | None, tz: str = "Amer
     if timeframe and timeframe[-1] in "dwM" or n == 1:
         return np.ones(n, dtype=bool)
     local = index.tz_convert(tz).tz_localize(None) if index.tz is not None else index
-    days = local.asi8 // 86_400_000_000_000  # the local calendar day of each bar
+    days = local.as_unit("s").asi8 // 86_400  # the local calendar day of each bar
     out = np.empty(n, dtype=bool)
     out[:-1] = days[1:] != days[:-1]
     out[-1] = True

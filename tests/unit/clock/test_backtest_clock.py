@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from weaver.clock import BacktestClock, Cursor, session_ends
+
+
+def test_steps_move_the_cursor_and_now_is_the_bar_time_to_the_microsecond() -> None:
+    index = pd.DatetimeIndex(["1999-12-31 23:59:59.999999", "2024-03-10 06:59:00.000001",
+                              "2090-01-01 00:00:00"], tz="UTC")
+    clock = BacktestClock(index, Cursor())
+
+    seen = [(i, clock.now()) for i in clock.steps()]
+
+    assert [i for i, _ in seen] == [0, 1, 2]
+    assert [t for _, t in seen] == list(index)
+    assert all(t.tzinfo is timezone.utc for _, t in seen)
+    assert list(clock) == list(index)
+
+
+def test_now_before_the_first_step_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match="not started"):
+        BacktestClock(pd.DatetimeIndex(["2024-01-01"], tz="UTC")).now()
+
+
+def test_progress_is_reported_along_the_way() -> None:
+    clock = BacktestClock(pd.date_range("2024-01-01", periods=1000, freq="1min", tz="UTC"))
+    calls: list[tuple[int, int]] = []
+
+    steps = list(clock.steps(progress=lambda done, total: calls.append((done, total)), chunks=10))
+
+    assert steps == list(range(1000))
+    assert calls[-1] == (1000, 1000) and len(calls) == 10
+
+
+def test_sessions_end_on_the_last_bar_of_each_exchange_day() -> None:
+    # 15:59 and 16:00 New York on two days (20:59/21:00 UTC in winter)
+    index = pd.DatetimeIndex(["2024-01-02 20:59", "2024-01-02 21:00", "2024-01-03 14:30",
+                              "2024-01-03 21:00"], tz="UTC")
+
+    assert session_ends(index, "1m").tolist() == [False, True, False, True]
+    assert session_ends(index[:2], "1d").tolist() == [True, True]
+    assert np.asarray(session_ends(index[:0], "1m")).size == 0
