@@ -7,7 +7,9 @@ the loop, vectorized, from the fills.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import gc
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -198,6 +200,26 @@ class Run:
             ) from exc
 
 
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Let the garbage collector run less often during the bar loop.
+
+    The loop allocates many small objects (orders, events, fills) that are freed by
+    reference counting or kept for the result; collecting every 700 allocations, over a
+    heap holding the bars, costs about a tenth of a busy run. Objects that already exist are
+    frozen out of the collector's scans and the youngest generation's threshold is raised;
+    both are restored afterwards.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def _merged_index(frames: dict[str, pd.DataFrame]) -> pd.DatetimeIndex:
     indexes = [f.index for f in frames.values()]
     merged = indexes[0]
@@ -314,7 +336,8 @@ def run_backtest(
     )
     guard = run.initialize(lookahead_check)
     t1 = time.perf_counter()
-    run.execute(progress)
+    with _fewer_collections():
+        run.execute(progress)
     t2 = time.perf_counter()
     result = build_result(run, params)
     result.timings = {"setup": t1 - t0 - guard, "lookahead_check": guard, "loop": t2 - t1,
