@@ -60,7 +60,7 @@ from weaver.core import (
     WeaverError,
 )
 from weaver.sim.bar import BarView
-from weaver.sim.costs import CommissionModel, CommissionSpec, SlippageFn, make_commission
+from weaver.sim.costs import CommissionModel, CommissionSpec, NoCommission, SlippageFn, make_commission
 from weaver.sim.fill import FillModel
 
 if TYPE_CHECKING:
@@ -146,6 +146,7 @@ class SimulatedBroker:
         self.clock = clock
         self.price_of = price_of
         self.commission: CommissionModel = make_commission(commission)
+        self._free = isinstance(self.commission, NoCommission)  # no fee: nothing to track per order
         self.participation = participation
         self.allow_short = allow_short
         self.fractional = fractional
@@ -349,10 +350,14 @@ class SimulatedBroker:
 
     def _execute(self, order: Order, qty: Decimal, price: float, ts: datetime) -> Fill | None:
         """Apply one fill to the portfolio and the order, or cancel a buy cash cannot pay."""
-        px = Decimal(repr(float(price)))  # float(): numpy scalars repr as 'np.float64(...)'
+        # float(): a numpy scalar's repr is 'np.float64(...)'
+        px = Decimal(repr(price if price.__class__ is float else float(price)))
         coid = order.client_order_id
-        prev_notional = self._notional.get(coid, _ZERO)
-        fee = self.commission.charge(order.filled_qty, prev_notional, qty, px)
+        if self._free:
+            prev_notional = fee = _ZERO
+        else:
+            prev_notional = self._notional.get(coid, _ZERO)
+            fee = self.commission.charge(order.filled_qty, prev_notional, qty, px)
         if order.side is _BUY:
             cost = qty * px + fee
             cash = self.portfolio.cash
@@ -365,9 +370,14 @@ class SimulatedBroker:
                 return None
         fill = Fill(coid, order.symbol, order.side, qty, px, ts, fee)
         self.portfolio.apply(fill)
-        self._notional[coid] = prev_notional + qty * px
         self.fills.append(fill)
-        if qty == order.remaining_qty:
+        completes = qty == order.remaining_qty
+        if not self._free:  # what the order filled so far, for per-order minimums and caps
+            if completes:
+                self._notional.pop(coid, None)
+            else:
+                self._notional[coid] = prev_notional + qty * px
+        if completes:
             self._emit(order, OrderFilled(ts, qty, px))
         else:
             self._emit(order, OrderPartiallyFilled(ts, qty, px))
