@@ -85,6 +85,7 @@ class Run:
         self.timeframe = timeframe
         self.session_end = session_ends(self.index, timeframe, session_tz)
         self.closes = {sym: a["close"] for sym, a in self.arrays.items()}
+        self._close_views = {sym: memoryview(np.ascontiguousarray(c, dtype=np.float64)) for sym, c in self.closes.items()}
         self.initial_cash = Decimal(repr(float(cash)))
         self.portfolio = Portfolio(cash=self.initial_cash, positions={})
         self.broker = SimulatedBroker(
@@ -117,7 +118,8 @@ class Run:
 
     def price_of(self, symbol: str) -> float:
         """Return ``symbol``'s close at the current bar (the reference price for sizing)."""
-        return float(self.closes[symbol][max(self.cursor.i, 0)])
+        i = self.cursor.i
+        return self._close_views[symbol][i if i > 0 else 0]
 
     def initialize(self, lookahead_check: bool) -> float:
         """Run the strategy's ``init()``, check its indicators, return the guard's seconds."""

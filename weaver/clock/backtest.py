@@ -22,7 +22,9 @@ class BacktestClock:
     def __init__(self, index: pd.DatetimeIndex, cursor: Cursor | None = None) -> None:
         self.index = index
         self.cursor = cursor if cursor is not None else Cursor()
-        self._us = index.as_unit("us").asi8  # whatever unit the index came in
+        # microseconds since the epoch, whatever unit the index came in; a memoryview
+        # indexes to plain ints
+        self._us = memoryview(np.ascontiguousarray(index.as_unit("us").asi8))
         self._memo: tuple[int, datetime] = (-2, datetime.min)  # no bar yet
 
     def now(self) -> datetime:
@@ -37,7 +39,7 @@ class BacktestClock:
             return memo[1]
         if i < 0:
             raise RuntimeError("the backtest clock has not started")
-        ts = datetime.fromtimestamp(int(self._us[i]) / 1_000_000, timezone.utc)  # exact to the µs
+        ts = datetime.fromtimestamp(self._us[i] / 1_000_000, timezone.utc)  # exact to the µs
         self._memo = (i, ts)
         return ts
 

@@ -77,6 +77,7 @@ _DAY = TimeInForce.DAY
 _IOC = TimeInForce.IOC
 _FOK = TimeInForce.FOK
 _OPEN = frozenset(s for s in OrderStatus if s.is_open)
+_INF = float("inf")
 _NO_SYMBOLS: frozenset[str] = frozenset()
 
 
@@ -416,7 +417,9 @@ class SimulatedBroker:
                         f"no reference price for {order.symbol} yet "
                         f"(price_of returned {self.price_of(order.symbol)!r})"
                     )
-                need = opening * ref + self.commission.charge(_ZERO, _ZERO, opening, ref)
+                need = opening * ref
+                if not self._free:
+                    need += self.commission.charge(_ZERO, _ZERO, opening, ref)
                 available = self.portfolio.cash - self._reserved(order) if self._working else self.portfolio.cash
                 if need > available:
                     return (
@@ -435,8 +438,10 @@ class SimulatedBroker:
 
     def _ref_price(self, symbol: str) -> Decimal | None:
         """Return ``price_of(symbol)`` as a Decimal, or None if it is not a positive number."""
-        price = float(self.price_of(symbol))
-        if not price > 0 or price == float("inf"):  # NaN fails the first test
+        price = self.price_of(symbol)
+        if price.__class__ is not float:
+            price = float(price)
+        if not price > 0 or price == _INF:  # NaN fails the first test
             return None
         return Decimal(repr(price))
 
