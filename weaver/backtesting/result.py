@@ -228,6 +228,9 @@ def _orders_frame(orders: Any) -> pd.DataFrame:
     })
 
 
+_NAT = np.iinfo(np.int64).min
+
+
 def _trades(fills: pd.DataFrame, run: Run) -> pd.DataFrame:
     """Pair fills into round trips, first in first out, per symbol.
 
@@ -235,46 +238,31 @@ def _trades(fills: pd.DataFrame, run: Run) -> pd.DataFrame:
     at the symbol's last close. Commission is shared out per unit: a trade carries its
     part of the entry fill's fee and of the exit fill's.
     """
-    # (symbol, direction, qty, entry ns, entry price, entry fee/unit, exit ns, exit price,
-    #  exit fee/unit, mark): the mark is the last close, for a lot still open at the end
-    rows: list[tuple[Any, ...]] = []
-    nat = np.iinfo(np.int64).min
+    parts = []
     for sym in run.symbols:
-        lots: deque[list[Any]] = deque()  # [direction, qty, price, ns, fee per unit]
         mine = fills[fills["symbol"] == sym] if len(fills) else fills
         if not len(mine):
             continue
-        stamps = pd.DatetimeIndex(mine["timestamp"]).as_unit("ns").asi8.tolist()
-        columns = (stamps, mine["signed_qty"].tolist(), mine["price"].tolist(), mine["commission"].tolist())
-        for ns, q, price, fee in zip(*columns, strict=True):
-            direction = 1.0 if q > 0 else -1.0
-            remaining = abs(q)
-            fee_per_unit = fee / remaining
-            while remaining > 1e-12 and lots and lots[0][0] != direction:
-                lot = lots[0]
-                take = min(lot[1], remaining)
-                rows.append((sym, lot[0], take, lot[3], lot[2], lot[4], ns, price, fee_per_unit, price))
-                lot[1] -= take
-                remaining -= take
-                if lot[1] <= 1e-12:
-                    lots.popleft()
-            if remaining > 1e-12:
-                lots.append([direction, remaining, price, ns, fee_per_unit])
+        stamps = pd.DatetimeIndex(mine["timestamp"]).as_unit("ns").asi8
+        q = mine["signed_qty"].to_numpy(float)
+        price = mine["price"].to_numpy(float)
+        fee = mine["commission"].to_numpy(float)
         last = float(run.closes[sym][-1])
-        rows.extend((sym, lot[0], lot[1], lot[3], lot[2], lot[4], nat, np.nan, 0.0, last) for lot in lots)
-    if not rows:
+        pair = _paired if _flat_to_flat(q) else _fifo
+        parts.append((sym, pair(stamps, q, price, fee, last)))
+    if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in TRADE_COLUMNS})
-    sym, direction, qty, entry_ns, entry_price, entry_fee, exit_ns, exit_price, exit_fee, mark = (
-        list(col) for col in zip(*rows, strict=True)
-    )
-    direction, qty = np.array(direction), np.array(qty)
-    entry_price, exit_price, priced = np.array(entry_price), np.array(exit_price), np.array(mark)
-    commission = (np.array(entry_fee) + np.array(exit_fee)) * qty
-    pnl = direction * (priced - entry_price) * qty - commission
-    entry_time = pd.DatetimeIndex(np.array(entry_ns, dtype="datetime64[ns]")).tz_localize("UTC")
-    exit_time = pd.DatetimeIndex(np.array(exit_ns, dtype="datetime64[ns]")).tz_localize("UTC")
+    # columns: direction, qty, entry ns, entry price, entry fee/unit, exit ns, exit price,
+    # exit fee/unit, mark (the exit price, or the last close for a trade still open)
+    cols = [np.concatenate([p[1][k] for p in parts]) for k in range(9)]
+    direction, qty, entry_ns, entry_price, entry_fee, exit_ns, exit_price, exit_fee, mark = cols
+    symbol = np.concatenate([np.full(len(p[1][0]), p[0], dtype=object) for p in parts])
+    commission = (entry_fee + exit_fee) * qty
+    pnl = direction * (mark - entry_price) * qty - commission
+    entry_time = pd.DatetimeIndex(entry_ns.astype("datetime64[ns]")).tz_localize("UTC")
+    exit_time = pd.DatetimeIndex(exit_ns.astype("datetime64[ns]")).tz_localize("UTC")
     frame = pd.DataFrame({
-        "symbol": sym,
+        "symbol": symbol,
         "side": np.where(direction > 0, "long", "short"),
         "qty": qty,
         "entry_time": entry_time,
@@ -286,4 +274,57 @@ def _trades(fills: pd.DataFrame, run: Run) -> pd.DataFrame:
         "duration": exit_time - entry_time,
         "commission": commission,
     })
-    return frame.sort_values(["entry_time", "symbol"], kind="stable").reset_index(drop=True)
+    if len(parts) > 1:
+        frame = frame.sort_values(["entry_time", "symbol"], kind="stable").reset_index(drop=True)
+    return frame
+
+
+def _flat_to_flat(q: np.ndarray) -> bool:
+    """Return whether every fill either opens from flat or closes to flat (no partial lots)."""
+    held = np.cumsum(q)
+    flat = np.abs(held) < 1e-9
+    return bool(flat[1::2].all() and not flat[0::2].any())
+
+
+def _paired(stamps: np.ndarray, q: np.ndarray, price: np.ndarray, fee: np.ndarray,
+            last: float) -> list[np.ndarray]:
+    """Trades of fills that alternate open-from-flat and close-to-flat, vectorized."""
+    opens, closes = slice(0, None, 2), slice(1, None, 2)
+    n_open, n_closed = len(q[opens]), len(q[closes])
+    qty = np.abs(q[opens])
+    exit_ns = np.full(n_open, _NAT, dtype=np.int64)
+    exit_ns[:n_closed] = stamps[closes]
+    exit_price = np.full(n_open, np.nan)
+    exit_price[:n_closed] = price[closes]
+    exit_fee = np.zeros(n_open)
+    exit_fee[:n_closed] = fee[closes] / np.abs(q[closes])
+    mark = exit_price.copy()
+    mark[n_closed:] = last
+    return [np.sign(q[opens]), qty, stamps[opens], price[opens], fee[opens] / qty,
+            exit_ns, exit_price, exit_fee, mark]
+
+
+def _fifo(stamps: np.ndarray, q: np.ndarray, price: np.ndarray, fee: np.ndarray,
+          last: float) -> list[np.ndarray]:
+    """Trades of any fill sequence: partial closes, adds and flips, matched first in first out."""
+    rows: list[tuple[float, ...]] = []
+    lots: deque[list[Any]] = deque()  # [direction, qty, price, ns, fee per unit]
+    for ns, qi, pi, fi in zip(stamps.tolist(), q.tolist(), price.tolist(), fee.tolist(), strict=True):
+        direction = 1.0 if qi > 0 else -1.0
+        remaining = abs(qi)
+        fee_per_unit = fi / remaining
+        while remaining > 1e-12 and lots and lots[0][0] != direction:
+            lot = lots[0]
+            take = min(lot[1], remaining)
+            rows.append((lot[0], take, lot[3], lot[2], lot[4], ns, pi, fee_per_unit, pi))
+            lot[1] -= take
+            remaining -= take
+            if lot[1] <= 1e-12:
+                lots.popleft()
+        if remaining > 1e-12:
+            lots.append([direction, remaining, pi, ns, fee_per_unit])
+    rows.extend((lot[0], lot[1], lot[3], lot[2], lot[4], _NAT, np.nan, 0.0, last) for lot in lots)
+    dtypes = [float, float, np.int64, float, float, np.int64, float, float, float]
+    if not rows:
+        return [np.zeros(0, dtype=d) for d in dtypes]
+    return [np.array(col, dtype=d) for col, d in zip(zip(*rows, strict=True), dtypes, strict=True)]
