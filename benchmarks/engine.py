@@ -195,8 +195,7 @@ def spawn(engine: str, n: int) -> dict:
     return json.loads(lines[-1])
 
 
-def measure(engine: str, n: int, repeat: int) -> dict:
-    runs = [spawn(engine, n) for _ in range(repeat)]
+def summarize(engine: str, n: int, runs: list[dict]) -> dict:
     med = statistics.median(r["seconds"] for r in runs)
     row = {"engine": engine, "bars": n, "seconds": med, "bars_s": n / med,
            "rss_mb": statistics.median(r["rss_mb"] for r in runs),
@@ -208,6 +207,20 @@ def measure(engine: str, n: int, repeat: int) -> dict:
         row["note"] = "results differ between repeats!"
     print(f"  {engine:<15} {n:>9,}  {med:8.3f} s  ({len(runs)} run{'s' * (len(runs) > 1)})", file=sys.stderr, flush=True)
     return row
+
+
+def measure_round_robin(engines: dict[str, int], n: int) -> list[dict]:
+    """Run every engine ``repeat`` times, interleaved (a, b, c, a, b, c, ...).
+
+    The machine is shared and its speed drifts; interleaving lets every engine see the same
+    conditions, so the ratios taken from one run are fair.
+    """
+    runs: dict[str, list[dict]] = {e: [] for e in engines}
+    for round_ in range(max(engines.values(), default=0)):
+        for engine, repeat in engines.items():
+            if round_ < repeat:
+                runs[engine].append(spawn(engine, n))
+    return [summarize(engine, n, r) for engine, r in runs.items()]
 
 
 COLD_STATS = ("import weaver as wv; from weaver.strategy.examples import SmaCross; "
@@ -243,9 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     engines = [e for e in ENGINES if e in args.engines.split(",")]
     rows, notes = [], []
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; SmaCross({FAST},{SLOW}) on wv.synthetic(n, '1min', seed=1); "
-          f"median of {args.repeat}", file=sys.stderr)
+          f"median of {args.repeat}, engines interleaved run by run", file=sys.stderr)
     bt_per_bar = None
     for n in sizes:
+        plan: dict[str, int] = {}
         for engine in engines:
             repeat = args.repeat
             if engine == "backtrader" and bt_per_bar is not None:
@@ -257,8 +271,9 @@ def main(argv: list[str] | None = None) -> int:
                 if projected * repeat > BACKTRADER_BUDGET_S:
                     repeat = 1
                     notes.append(f"backtrader at {n:,} bars run once (projected {projected:.0f} s per run)")
-            row = measure(engine, n, repeat)
-            if engine == "backtrader":
+            plan[engine] = repeat
+        for row in measure_round_robin(plan, n):
+            if row["engine"] == "backtrader":
                 bt_per_bar = row["seconds"] / n
             rows.append(row)
 
