@@ -110,13 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--json", action="store_true", help="print the statistics as JSON")
     bt.set_defaults(func=cmd_backtest)
     for module in _COMMAND_MODULES:
-        try:
-            add_parser = importlib.import_module(module).add_parser
-        except ModuleNotFoundError as exc:
-            if not (exc.name and module.startswith(exc.name)):
-                raise
-            continue
-        add_parser(sub)
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from weaver.core import Fill, Order, OrderSide, OrderType, TimeInForce
-from weaver.core.errors import ParameterError
+from weaver.core.errors import BacktestError, ParameterError
 from weaver.strategy.lines import Data, Indicator, Universe
 from weaver.strategy.params import Param, collect_params
 
@@ -271,9 +271,10 @@ class Strategy:
         symbol: str | None,
     ) -> Order:
         sym = symbol or self._primary
-        if qty is None:
-            ref = limit if limit is not None else stop if stop is not None else self._price_of(sym) \
-                if sym in self._datas else math.nan
+        if qty is None:  # size the order at its limit, its stop, or else the current close
+            ref = limit if limit is not None else stop
+            if ref is None:
+                ref = self._price_of(sym) if sym in self._datas else math.nan
             fraction = 1.0 if size is None else float(size)
             units = fraction * self.equity / ref if ref and ref == ref else 0.0
             amount = Decimal(repr(units)) if self._fractional else Decimal(int(units))
@@ -388,10 +389,12 @@ def _as_arrays(values: Any, n: int, label: str) -> list[np.ndarray]:
         arrays = [np.asarray(v, dtype=float) for v in values]
     else:
         arr = np.asarray(values, dtype=float)
-        arrays = [arr] if arr.ndim == 1 else [row for row in arr]
+        if arr.ndim == 2 and arr.shape[0] == n and arr.shape[1] != n:
+            arr = arr.T  # one column per output, as a DataFrame gives
+        arrays = [arr] if arr.ndim == 1 else list(arr)
     for a in arrays:
         if a.ndim != 1 or len(a) != n:
-            raise ParameterError(
+            raise BacktestError(
                 f"indicator {label} returned shape {a.shape}; expected one value per bar ({n})"
             )
     return [np.ascontiguousarray(a) for a in arrays]

@@ -11,7 +11,7 @@ from weaver.core.errors import BacktestError, DataError
 from weaver.strategy import Strategy
 from weaver.strategy.indicators import sma
 
-from .conftest import flat_bars, make_bars
+from .conftest import flat_bars
 
 
 class BuyOnBar(Strategy):

@@ -57,3 +57,34 @@ def test_an_indicator_failing_on_a_shorter_history_is_reported_by_name() -> None
 
     with pytest.raises(BacktestError, match="needs_all.*look-ahead check"):
         wv.backtest(strategy_with(needs_all), wv.synthetic(300, "1d", seed=3))
+
+
+def test_an_indicator_returning_a_frame_gives_one_line_per_column() -> None:
+    def two(close: np.ndarray) -> pd.DataFrame:
+        s = pd.Series(close)
+        return pd.DataFrame({"fast": s.rolling(3).mean(), "slow": s.rolling(5).mean()})
+
+    seen = []
+
+    class Uses(Strategy):
+        def init(self) -> None:
+            self.fast, self.slow = self.indicator(two, self.data.close)
+
+        def next(self) -> None:
+            seen.append((self.fast[-1], self.slow[-1]))
+
+    bars = wv.synthetic(40, "1d", seed=3)
+    wv.backtest(Uses, bars)
+
+    close = bars["close"].to_numpy()
+    assert seen[0] == pytest.approx((close[2:5].mean(), close[0:5].mean()))
+    assert len(seen) == 36
+
+
+def test_an_indicator_of_the_wrong_length_is_refused_by_name() -> None:
+    with pytest.raises(BacktestError, match=r"short\(…\) returned shape \(3,\)"):
+        wv.backtest(strategy_with(short), wv.synthetic(40, "1d", seed=3))
+
+
+def short(close: np.ndarray) -> np.ndarray:
+    return np.asarray(close)[:3]
