@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from weaver.core._checks import check_aware, to_decimal
@@ -11,6 +11,9 @@ from weaver.core.enums import OrderSide
 from weaver.core.errors import DataError
 
 __all__ = ["Fill"]
+
+_ZERO = Decimal(0)
+_UTC = timezone.utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +45,28 @@ class Fill:
     qty: Decimal
     price: Decimal
     timestamp: datetime
-    commission: Decimal = Decimal(0)
+    commission: Decimal = _ZERO
 
-    def __post_init__(self) -> None:
-        check_aware(self.timestamp)
-        qty, price, fee = self.qty, self.price, self.commission
-        if (self.side.__class__ is OrderSide and qty.__class__ is Decimal and price.__class__ is Decimal
-                and fee.__class__ is Decimal and qty > 0 and price > 0 and fee >= 0):
+    def __init__(self, order_id: str, symbol: str, side: OrderSide, qty: Decimal, price: Decimal,
+                 timestamp: datetime, commission: Decimal = _ZERO) -> None:
+        # The generated __init__ of a frozen dataclass sets each field through
+        # object.__setattr__; the slots' own setters cost half as much, and a backtest makes
+        # one fill per order.
+        _set_order_id(self, order_id)
+        _set_symbol(self, symbol)
+        _set_side(self, side)
+        _set_qty(self, qty)
+        _set_price(self, price)
+        _set_timestamp(self, timestamp)
+        _set_commission(self, commission)
+        if (side.__class__ is OrderSide and qty.__class__ is Decimal and price.__class__ is Decimal
+                and commission.__class__ is Decimal and timestamp.__class__ is datetime
+                and timestamp.tzinfo is _UTC and qty > 0 and price > 0 and commission >= 0):
             return  # already clean: the broker's hot path
+        self._normalize()
+
+    def _normalize(self) -> None:
+        check_aware(self.timestamp)
         where = f"in fill of order {self.order_id!r} ({self.symbol})"
         try:
             object.__setattr__(self, "side", OrderSide(self.side))
@@ -73,3 +90,9 @@ class Fill:
     def notional(self) -> Decimal:
         """Return ``qty * price`` (unsigned, before commission)."""
         return self.qty * self.price
+
+
+(_set_order_id, _set_symbol, _set_side, _set_qty, _set_price, _set_timestamp, _set_commission) = (
+    Fill.__dict__[name].__set__
+    for name in ("order_id", "symbol", "side", "qty", "price", "timestamp", "commission")
+)

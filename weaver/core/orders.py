@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from enum import Enum
 from types import MappingProxyType
@@ -29,6 +29,9 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+_UTC = timezone.utc
+_MARKET = OrderType.MARKET
+_PENDING = OrderStatus.PENDING
 _E = TypeVar("_E", bound=Enum)
 
 
@@ -47,16 +50,23 @@ class OrderEvent:
 
     timestamp: datetime
 
-    def __post_init__(self) -> None:
+    def __init__(self, timestamp: datetime) -> None:
+        # cheaper than a frozen dataclass's generated __init__ (object.__setattr__ per
+        # field); every order gets several events
+        _set_timestamp(self, timestamp)
+        if timestamp.__class__ is not datetime or timestamp.tzinfo is not _UTC:
+            check_aware(timestamp)
+
+    def __post_init__(self) -> None:  # for the events with a generated __init__
         check_aware(self.timestamp)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class OrderSubmitted(OrderEvent):
     """The order was sent to the venue."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class OrderAccepted(OrderEvent):
     """The venue acknowledged the order and it is working."""
 
@@ -66,11 +76,14 @@ class _FillEvent(OrderEvent):
     qty: Decimal
     price: Decimal
 
-    def __post_init__(self) -> None:
-        check_aware(self.timestamp)
-        qty, price = self.qty, self.price
-        if qty.__class__ is Decimal and price.__class__ is Decimal and qty > 0 and price > 0:
+    def __init__(self, timestamp: datetime, qty: Decimal, price: Decimal) -> None:
+        _set_timestamp(self, timestamp)
+        _set_qty(self, qty)
+        _set_price(self, price)
+        if (timestamp.__class__ is datetime and timestamp.tzinfo is _UTC and qty.__class__ is Decimal
+                and price.__class__ is Decimal and qty > 0 and price > 0):
             return  # already clean: the broker's hot path
+        check_aware(timestamp)
         for name in ("qty", "price"):
             value = to_decimal(getattr(self, name), name)
             if value <= 0:
@@ -78,12 +91,17 @@ class _FillEvent(OrderEvent):
             object.__setattr__(self, name, value)
 
 
-@dataclass(frozen=True, slots=True)
+_set_timestamp = OrderEvent.__dict__["timestamp"].__set__
+_set_qty = _FillEvent.__dict__["qty"].__set__
+_set_price = _FillEvent.__dict__["price"].__set__
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class OrderPartiallyFilled(_FillEvent):
     """Part of the order filled; ``qty`` and ``price`` are those of this fill only."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class OrderFilled(_FillEvent):
     """The last fill completed the order; ``qty`` and ``price`` are those of this fill only."""
 
@@ -102,32 +120,31 @@ class OrderRejected(OrderEvent):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class OrderExpired(OrderEvent):
     """The order's time in force ran out."""
 
 
 S = OrderStatus
 
-TRANSITIONS: Mapping[tuple[OrderStatus, type[OrderEvent]], OrderStatus] = MappingProxyType(
-    {
-        (S.PENDING, OrderSubmitted): S.SUBMITTED,
-        (S.PENDING, OrderRejected): S.REJECTED,  # refused before it left (e.g. risk check)
-        (S.SUBMITTED, OrderAccepted): S.ACCEPTED,
-        (S.SUBMITTED, OrderRejected): S.REJECTED,
-        (S.SUBMITTED, OrderCanceled): S.CANCELLED,
-        (S.SUBMITTED, OrderPartiallyFilled): S.PARTIALLY_FILLED,  # a venue may skip the ack
-        (S.SUBMITTED, OrderFilled): S.FILLED,
-        (S.ACCEPTED, OrderPartiallyFilled): S.PARTIALLY_FILLED,
-        (S.ACCEPTED, OrderFilled): S.FILLED,
-        (S.ACCEPTED, OrderCanceled): S.CANCELLED,
-        (S.ACCEPTED, OrderExpired): S.EXPIRED,
-        (S.PARTIALLY_FILLED, OrderPartiallyFilled): S.PARTIALLY_FILLED,
-        (S.PARTIALLY_FILLED, OrderFilled): S.FILLED,
-        (S.PARTIALLY_FILLED, OrderCanceled): S.CANCELLED,
-        (S.PARTIALLY_FILLED, OrderExpired): S.EXPIRED,
-    }
-)
+_TABLE: dict[tuple[OrderStatus, type[OrderEvent]], OrderStatus] = {
+    (S.PENDING, OrderSubmitted): S.SUBMITTED,
+    (S.PENDING, OrderRejected): S.REJECTED,  # refused before it left (e.g. risk check)
+    (S.SUBMITTED, OrderAccepted): S.ACCEPTED,
+    (S.SUBMITTED, OrderRejected): S.REJECTED,
+    (S.SUBMITTED, OrderCanceled): S.CANCELLED,
+    (S.SUBMITTED, OrderPartiallyFilled): S.PARTIALLY_FILLED,  # a venue may skip the ack
+    (S.SUBMITTED, OrderFilled): S.FILLED,
+    (S.ACCEPTED, OrderPartiallyFilled): S.PARTIALLY_FILLED,
+    (S.ACCEPTED, OrderFilled): S.FILLED,
+    (S.ACCEPTED, OrderCanceled): S.CANCELLED,
+    (S.ACCEPTED, OrderExpired): S.EXPIRED,
+    (S.PARTIALLY_FILLED, OrderPartiallyFilled): S.PARTIALLY_FILLED,
+    (S.PARTIALLY_FILLED, OrderFilled): S.FILLED,
+    (S.PARTIALLY_FILLED, OrderCanceled): S.CANCELLED,
+    (S.PARTIALLY_FILLED, OrderExpired): S.EXPIRED,
+}
+TRANSITIONS: Mapping[tuple[OrderStatus, type[OrderEvent]], OrderStatus] = MappingProxyType(_TABLE)
 """``(from_status, event type) -> to_status``: the only source of the order lifecycle."""
 
 del S
@@ -172,6 +189,13 @@ class Order:
     events: list[OrderEvent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        qty = self.qty
+        if (self.type is _MARKET and self.status is _PENDING and self.limit_price is None
+                and self.stop_price is None and self.filled_qty is _ZERO and self.client_order_id
+                and self.side.__class__ is OrderSide and self.tif.__class__ is TimeInForce
+                and self.symbol.__class__ is str and self.symbol
+                and qty.__class__ is Decimal and qty.is_finite()):
+            return  # a new market order built from clean values: the strategy's hot path
         if not self.client_order_id:
             self.client_order_id = uuid.uuid4().hex
         if not isinstance(self.symbol, str) or not self.symbol:
@@ -268,17 +292,18 @@ class Order:
             the remaining quantity, an ``OrderFilled`` leaves quantity unfilled, or an
             ``OrderPartiallyFilled`` completes the order.
         """
-        target = TRANSITIONS.get((self.status, type(event)))
+        kind = event.__class__
+        target = _TABLE.get((self.status, kind))
         if target is None:
             raise InvalidTransition(self.status, event, self.client_order_id)
-        if isinstance(event, _FillEvent):
-            self._apply_fill(event)
-        elif isinstance(event, OrderSubmitted):
+        if kind is OrderSubmitted:
             self.submitted_at = event.timestamp
-        elif isinstance(event, OrderCanceled):
+        elif kind is OrderFilled or kind is OrderPartiallyFilled:
+            self._apply_fill(event)  # type: ignore[arg-type]
+        elif kind is OrderCanceled:
             self.canceled_at = event.timestamp
-        elif isinstance(event, OrderRejected):
-            self.reject_reason = event.reason
+        elif kind is OrderRejected:
+            self.reject_reason = event.reason  # type: ignore[attr-defined]
         self.status = target
         self.events.append(event)
         return self

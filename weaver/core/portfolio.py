@@ -147,9 +147,12 @@ class Position:
         """
         if fill.symbol != self.symbol:
             raise DataError(f"fill for {fill.symbol} applied to position in {self.symbol}")
-        self.commission += fill.commission
-        signed, price = fill.signed_qty, fill.price
-        cost = self._cost
+        return self._book(fill.signed_qty, fill.price, fill.commission)
+
+    def _book(self, signed: Decimal, price: Decimal, commission: Decimal) -> Decimal:
+        """Book ``signed`` units at ``price``; return the realized P&L (see :meth:`apply`)."""
+        self.commission += commission
+        cost = self.cost_basis if self.cost_basis is not None else self.avg_price * self.qty
         if self.qty == 0 or (self.qty > 0) == (signed > 0):
             self.qty += signed
             self.cost_basis = cost + signed * price
@@ -203,11 +206,13 @@ class Portfolio:
         Decimal
             The realized P&L of this fill, before commission.
         """
-        position = self.positions.get(fill.symbol)
+        symbol = fill.symbol
+        position = self.positions.get(symbol)
         if position is None:
-            position = self.positions[fill.symbol] = Position(fill.symbol)
-        realized = position.apply(fill)
-        self.cash -= fill.signed_qty * fill.price + fill.commission
+            position = self.positions[symbol] = Position(symbol)
+        signed, price, fee = fill.signed_qty, fill.price, fill.commission
+        realized = position._book(signed, price, fee)
+        self.cash -= signed * price + fee
         return realized
 
     def position(self, symbol: str) -> Position:

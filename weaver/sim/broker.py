@@ -73,6 +73,7 @@ UpdateHandler = Callable[[Order, OrderEvent], None]
 _ZERO = Decimal(0)
 _QUANTUM = Decimal("1e-8")
 _BUY = OrderSide.BUY
+_MARKET = OrderType.MARKET
 _DAY = TimeInForce.DAY
 _IOC = TimeInForce.IOC
 _FOK = TimeInForce.FOK
@@ -191,11 +192,20 @@ class SimulatedBroker:
         if reason is not None:
             self._emit(order, OrderRejected(now, reason))
             return order
-        self._emit(order, OrderSubmitted(now))
-        if order.status is OrderStatus.SUBMITTED:  # a handler may have canceled it already
-            self._emit(order, OrderAccepted(now))
-        if order.status in _OPEN:
-            self._working.setdefault(order.symbol, []).append(order)
+        if not self._handlers:  # nobody listens: apply the two events directly
+            order.apply(OrderSubmitted(now))
+            order.apply(OrderAccepted(now))
+        else:
+            self._emit(order, OrderSubmitted(now))
+            if order.status is OrderStatus.SUBMITTED:  # a handler may have canceled it already
+                self._emit(order, OrderAccepted(now))
+            if order.status not in _OPEN:
+                return order
+        queue = self._working.get(order.symbol)
+        if queue is None:
+            self._working[order.symbol] = [order]
+        else:
+            queue.append(order)
         return order
 
     def cancel(self, client_order_id: str) -> Order:
@@ -378,10 +388,11 @@ class SimulatedBroker:
                 self._notional.pop(coid, None)
             else:
                 self._notional[coid] = prev_notional + qty * px
-        if completes:
-            self._emit(order, OrderFilled(ts, qty, px))
-        else:
-            self._emit(order, OrderPartiallyFilled(ts, qty, px))
+        event = OrderFilled(ts, qty, px) if completes else OrderPartiallyFilled(ts, qty, px)
+        order.apply(event)
+        if self._handlers:
+            for handler in self._handlers:
+                handler(order, event)
         return fill
 
     def _rejection(self, order: Order) -> str | None:
@@ -395,14 +406,15 @@ class SimulatedBroker:
         if not self.fractional and qty != qty.to_integral_value():
             return f"fractional qty {qty} not enabled (SimulatedBroker(fractional=True))"
         kind = order.type
-        if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not (
-            order.limit_price is not None and order.limit_price > 0
-        ):
-            return f"{kind.value} order needs a limit_price > 0, got {order.limit_price}"
-        if kind in (OrderType.STOP, OrderType.STOP_LIMIT) and not (
-            order.stop_price is not None and order.stop_price > 0
-        ):
-            return f"{kind.value} order needs a stop_price > 0, got {order.stop_price}"
+        if kind is not _MARKET:
+            if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not (
+                order.limit_price is not None and order.limit_price > 0
+            ):
+                return f"{kind.value} order needs a limit_price > 0, got {order.limit_price}"
+            if kind in (OrderType.STOP, OrderType.STOP_LIMIT) and not (
+                order.stop_price is not None and order.stop_price > 0
+            ):
+                return f"{kind.value} order needs a stop_price > 0, got {order.stop_price}"
 
         held = self.portfolio.positions.get(order.symbol)
         position = held.qty if held is not None else _ZERO
