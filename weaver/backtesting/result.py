@@ -76,8 +76,11 @@ class BacktestResult:
         """Return the run's statistics (computed once, on first use)."""
         from weaver.backtesting.stats import compute_stats
 
-        first = next(iter(self.bars.values()))
-        closes = first["close"].reindex(self.equity.index).ffill()
+        # buy and hold: the first symbol's first and last closes, carried onto the run's bars
+        # (asof, as a forward fill would, without a forward-filled copy of every bar)
+        first = next(iter(self.bars.values()))["close"]
+        ends = self.equity.index[[0, -1]]
+        closes = pd.Series([first.asof(t) for t in ends], index=ends, dtype=float)
         return compute_stats(self.equity, self.trades, closes, self.exposure, self.timeframe)
 
     @property
@@ -144,7 +147,7 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
     fills = _fills_frame(broker.fills)
     orders = list(broker.orders.values())  # tabled on first use: sweeps never look
     n = len(index)
-    bar_of = index.get_indexer(pd.DatetimeIndex(fills["timestamp"])) if len(fills) else np.zeros(0, int)
+    bar_of = _bar_numbers(index, pd.DatetimeIndex(fills["timestamp"])) if len(fills) else np.zeros(0, int)
     cash_delta = -(fills["signed_qty"].to_numpy(float) * fills["price"].to_numpy(float)) \
         - fills["commission"].to_numpy(float) if len(fills) else np.zeros(0)
     # in place, a few 8-byte-per-bar arrays at a time: this runs on millions of bars
@@ -159,7 +162,8 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
         np.cumsum(held, out=held)
         held[(held < 1e-12) & (held > -1e-12)] = 0.0  # float dust of a closed position
         exposed |= held != 0
-        held *= run.closes[sym]
+        # only where something is held: before a symbol's first bar its close is NaN
+        np.multiply(held, run.closes[sym], out=held, where=held != 0)
         equity += held
         del held
     np.round(equity, 8, out=equity)  # float sums of cent prices leave 1e-11 dust
@@ -175,6 +179,20 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
         exposure=exposed,
         timeframe=run.timeframe,
     )
+
+
+def _bar_numbers(index: pd.DatetimeIndex, stamps: pd.DatetimeIndex) -> np.ndarray:
+    """Return the position in ``index`` of each of ``stamps`` (fills happen on bars).
+
+    A binary search over the sorted bars: ``get_indexer`` would build a hash table of every
+    bar and keep it on the index (32 MB at a million bars). It remains the fallback.
+    """
+    if index.is_monotonic_increasing and (index.tz is None) == (stamps.tz is None):
+        bars, at = index.asi8, stamps.as_unit(index.unit).asi8
+        pos = np.searchsorted(bars, at)
+        if pos.max() < len(bars) and (bars[pos] == at).all():
+            return pos
+    return index.get_indexer(stamps)
 
 
 def _fills_frame(fills: list[Any]) -> pd.DataFrame:

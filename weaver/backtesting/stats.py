@@ -7,10 +7,18 @@ are fractions (``total_return`` 0.25 is +25%); names ending in ``_pct`` are perc
 
 from __future__ import annotations
 
+import sys
+import threading
+import types
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 TRADING_DAYS = 252
+
+_EMPYRICAL_LOCK = threading.Lock()
 
 
 def periods_per_year(index: pd.DatetimeIndex, timeframe: str | None) -> float:
@@ -40,18 +48,85 @@ def drawdown(equity: pd.Series) -> pd.Series:
     return equity / peak - 1.0
 
 
+_CHUNK = 1 << 16  # bars per step of max_drawdown_duration
+
+
 def max_drawdown_duration(equity: pd.Series) -> pd.Timedelta:
     """Return the longest time spent below a previous equity peak."""
     values = equity.to_numpy()
-    if len(values) == 0:
+    n = len(values)
+    if n == 0:
         return pd.Timedelta(0)
-    peak = np.maximum.accumulate(values)
-    at_peak = values >= peak
-    # the index of the latest peak at or before each bar
-    last_peak = np.maximum.accumulate(np.where(at_peak, np.arange(len(values)), 0))
     times = equity.index.asi8
-    longest = int((times - times[last_peak]).max())
-    return pd.Timedelta(longest, unit="ns")
+    # a chunk at a time, carrying the running peak and where it was: whole-length temporaries
+    # here were the largest allocation of the statistics on millions of bars
+    peak, last_peak, longest = values[0], 0, 0
+    for lo in range(0, n, _CHUNK):
+        hi = min(lo + _CHUNK, n)
+        part = values[lo:hi]
+        running = np.maximum.accumulate(part)
+        np.maximum(running, peak, out=running)  # a NaN makes the peak NaN from there on
+        peak = running[-1]
+        # the index of the latest peak at or before each bar (the first bar if none)
+        at = np.where(part >= running, np.arange(lo, hi), last_peak)
+        np.maximum.accumulate(at, out=at)
+        last_peak = int(at[-1])
+        longest = max(longest, int((times[lo:hi] - times[at]).max()))
+    return pd.Timedelta(longest, unit=getattr(equity.index, "unit", "ns"))
+
+
+def load_empyrical() -> types.ModuleType:
+    """Import and return empyrical without running ``scipy.stats`` or ``scipy.optimize``.
+
+    empyrical imports both when it is imported, yet CAGR, volatility, Sharpe, Sortino,
+    Calmar and maximum drawdown use neither, and running them costs about 60 MB of resident
+    memory. Unless ``scipy.stats`` is imported already (then nothing changes), both are
+    registered with ``lazy_loader``: each runs on first attribute use, as the very module
+    ``sys.modules`` holds, so a later ``import scipy.stats`` gets the real module.
+    """
+    with _EMPYRICAL_LOCK:
+        if "empyrical" not in sys.modules and "scipy.stats" not in sys.modules:
+            _import_empyrical_with_lazy_scipy()
+        import empyrical
+
+        return empyrical
+
+
+def _import_empyrical_with_lazy_scipy() -> None:
+    import lazy_loader
+    import scipy
+
+    lazy = {name: lazy_loader.load(f"scipy.{name}", suppress_warning=True) for name in ("optimize", "stats")}
+    # Bind them on the package as an import does, or empyrical's ``from scipy import optimize,
+    # stats`` goes through scipy's __getattr__ to importlib, which (Python 3.11) reads the
+    # lazy module's __spec__ and so runs it.
+    for name, sub in lazy.items():
+        if name not in vars(scipy):
+            setattr(scipy, name, sub)
+    # empyrical lists scipy.stats.skew and .kurtosis in SIMPLE_STAT_FUNCS when imported, and
+    # any attribute of a lazy module runs it: while empyrical imports, ``scipy.stats`` is a
+    # stand-in that defers those two to their first call and hands on any other name.
+    stand_in = types.ModuleType("scipy.stats")
+    stand_in.skew = _on_first_call(lazy["stats"], "skew")
+    stand_in.kurtosis = _on_first_call(lazy["stats"], "kurtosis")
+    stand_in.__getattr__ = lambda name: getattr(lazy["stats"], name)
+    scipy.stats = stand_in
+    try:
+        import empyrical  # noqa: F401
+    finally:
+        scipy.stats = lazy["stats"]
+    inner = sys.modules.get("empyrical.stats")
+    if inner is not None and vars(inner).get("stats") is stand_in:
+        inner.stats = lazy["stats"]
+
+
+def _on_first_call(module: types.ModuleType, name: str) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(module, name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__module__ = "scipy.stats"
+    return call
 
 
 def compute_stats(
@@ -61,8 +136,12 @@ def compute_stats(
     exposure: np.ndarray,
     timeframe: str | None,
 ) -> pd.Series:
-    """Return the statistics Series of a run (see the module docstring for units)."""
-    import empyrical as ep
+    """Return the statistics Series of a run (see the module docstring for units).
+
+    ``closes`` are the first symbol's closes carried onto the run's bars; only the first and
+    the last are used (for the buy-and-hold return).
+    """
+    ep = load_empyrical()
 
     index = equity.index
     ppy = periods_per_year(index, timeframe)

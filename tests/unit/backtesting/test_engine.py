@@ -281,3 +281,17 @@ def test_backtest_accepts_a_file_path(tmp_path) -> None:  # noqa: ANN001
 
     assert list(res.bars) == ["GOOG"]
     assert len(res.equity) == 2148
+
+
+def test_equity_is_cash_before_a_later_symbols_first_bar() -> None:
+    a = flat_bars(6, price=100.0, symbol="AAA")
+    b = flat_bars(3, price=50.0, symbol="BBB", start="2024-01-04")
+
+    class Idle(Strategy):
+        def next(self) -> None:
+            pass
+
+    res = wv.backtest(Idle, {"AAA": a, "BBB": b}, cash=1_000)
+
+    assert res.equity.tolist() == [1_000.0] * 6
+    assert res.stats["equity_start"] == 1_000.0 and res.stats["total_return"] == 0.0

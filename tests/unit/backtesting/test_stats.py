@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import weaver as wv
+from weaver.backtesting.stats import compute_stats, max_drawdown_duration
+from weaver.strategy import Strategy
+
+from .conftest import flat_bars, make_bars
+
+ROOT = Path(__file__).resolve().parents[3]
+
+# a short backtest and its statistics, run in a fresh interpreter
+BACKTEST = """
+import sys
+import weaver as wv
+from weaver.strategy.examples import SmaCross
+
+res = wv.backtest(SmaCross, wv.synthetic(2_000, "1min", seed=1), fast=5, slow=20)
+assert res.stats["n_trades"] > 0 and res.stats["sharpe"] == res.stats["sharpe"]
+"""
+
+
+def run_fresh(*parts: str) -> str:
+    code = "\n".join(textwrap.dedent(part) for part in parts)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def reference_max_drawdown_duration(equity: pd.Series) -> pd.Timedelta:
+    """The longest time below a previous peak, bar by bar, with whole-length arrays."""
+    values = equity.to_numpy()
+    peak = np.maximum.accumulate(values)
+    last_peak = np.maximum.accumulate(np.where(values >= peak, np.arange(len(values)), 0))
+    times = equity.index.asi8
+    return pd.Timedelta(int((times - times[last_peak]).max()), unit=equity.index.unit)
+
+
+class BuyThenSell(Strategy):
+    """Buy 10 on the first bar and close on bar ``until``."""
+
+    until: int = 4
+
+    def init(self) -> None:
+        self.bar = -1
+
+    def next(self) -> None:
+        self.bar += 1
+        if self.bar == 0:
+            self.buy(10, symbol=self.symbols[0])
+        if self.bar == self.until:
+            self.close(symbol=self.symbols[0])
+
+
+def test_computing_stats_does_not_execute_scipy_stats_or_optimize() -> None:
+    out = run_fresh(BACKTEST, "print(','.join(m for m in ('scipy.stats._stats_py', 'scipy.optimize._minimize')"
+                              " if m in sys.modules))")
+
+    assert out == ""
+
+
+def test_scipy_stats_imported_after_the_stats_is_the_real_module() -> None:
+    out = run_fresh(BACKTEST, """
+        import empyrical as ep
+        import numpy as np
+        from scipy import stats
+        import scipy.stats, scipy.optimize
+
+        assert stats.norm.cdf(0) == 0.5 and scipy.stats.norm.cdf(0) == 0.5
+        assert stats is scipy.stats is sys.modules["scipy.stats"] is ep.stats.stats
+        assert callable(scipy.optimize.minimize) and ep.stats.optimize is scipy.optimize
+        r = np.random.default_rng(0).normal(0, 0.01, 300)
+        skew = next(f for f in ep.stats.SIMPLE_STAT_FUNCS if f.__name__ == "skew")
+        assert skew(r) == stats.skew(r)
+        assert np.isfinite(ep.stability_of_timeseries(r))  # empyrical's own use of scipy.stats
+        print("ok")
+    """)
+
+    assert out == "ok"
+
+
+def test_a_scipy_stats_imported_before_the_stats_is_left_alone() -> None:
+    out = run_fresh("""
+        import scipy.stats
+        real = scipy.stats
+    """, BACKTEST, """
+        import empyrical as ep
+        assert sys.modules["scipy.stats"] is real and ep.stats.stats is real
+        assert type(real).__name__ == "module" and real.norm.cdf(0) == 0.5
+        print("ok")
+    """)
+
+    assert out == "ok"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(np.nan)), min_size=1, max_size=300),
+       st.lists(st.integers(1, 10_000), min_size=300, max_size=300))
+def test_max_drawdown_duration_is_the_longest_time_below_a_peak(values, gaps) -> None:  # noqa: ANN001
+    stamps = np.cumsum(gaps[: len(values)]) * 60_000_000_000
+    equity = pd.Series(values, index=pd.DatetimeIndex(stamps.astype("datetime64[ns]"), tz="UTC"))
+
+    assert max_drawdown_duration(equity) == reference_max_drawdown_duration(equity)
+
+
+def test_max_drawdown_duration_spans_chunks() -> None:
+    n = 300_000  # longer than one chunk
+    values = np.full(n, 100.0)
+    values[1_000:250_001] = 99.0  # under water from bar 1,000 to bar 250,000
+    values[-5:] = 98.0
+    equity = pd.Series(values, index=pd.date_range("2024-01-01", periods=n, freq="1min", tz="UTC"))
+
+    assert max_drawdown_duration(equity) == pd.Timedelta(minutes=250_000 - 999)
+    assert max_drawdown_duration(equity) == reference_max_drawdown_duration(equity)
+
+
+def test_buy_and_hold_uses_the_first_symbols_carried_closes() -> None:
+    a = make_bars([(10.0 + i, 11.0 + i, 9.0 + i, 10.0 + i) for i in range(8)], symbol="AAA")
+    b = flat_bars(8, price=50.0, symbol="BBB").iloc[[0, 2, 3, 5]]  # missing the last two bars
+
+    for frames in ({"AAA": a, "BBB": b}, {"BBB": b, "AAA": a}):
+        res = wv.backtest(BuyThenSell, frames)
+
+        first = next(iter(frames.values()))
+        closes = first["close"].reindex(res.equity.index).ffill()
+        expected = compute_stats(res.equity, res.trades, closes, res.exposure, res.timeframe)
+        pd.testing.assert_series_equal(res.stats, expected)
+    assert res.stats["buy_hold_return"] == pytest.approx(0.0)  # BBB: 50 -> 50 (carried)
+
+
+def test_stats_of_one_symbol_match_compute_stats_on_its_closes() -> None:
+    bars = wv.synthetic(3_000, "1min", seed=2)
+    res = wv.backtest(BuyThenSell, bars, until=1_500)
+
+    expected = compute_stats(res.equity, res.trades, bars["close"], res.exposure, res.timeframe)
+    pd.testing.assert_series_equal(res.stats, expected)
+    assert res.stats["max_drawdown_duration"] == reference_max_drawdown_duration(res.equity)
