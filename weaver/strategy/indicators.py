@@ -78,16 +78,12 @@ def crossover(a: Any, b: Any) -> bool:
     if ca is Indicator or ca is Line:  # the per-bar fast paths: a line against a line or a level
         cb = b.__class__
         if cb is Indicator or cb is Line:
-            av, bv, i = a._list, b._list, a._cursor.i
-            if not av[i] > bv[i]:
-                return False
-            k = i - 1
-            while k >= 0:
-                d = av[k] - bv[k]
-                if d != 0:
-                    return d < 0  # NaN compares False: no cross out of the warm-up
-                k -= 1
-            return False
+            # both are computed over the whole history once: so is where they cross (the
+            # vectorized twin of this rule, bar for bar the same); per bar, a lookup
+            memo = a._crossings.get(b)  # (b's values it was computed from, the crossings)
+            if memo is None or memo[0] is not b._values:
+                memo = a._crossings[b] = (b._values, memoryview(cross_above(a._values, b._values)))
+            return memo[1][a._cursor.i]
         if cb is float or cb is int:
             av, i = a._list, a._cursor.i
             if not av[i] > b:

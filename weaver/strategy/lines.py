@@ -24,7 +24,7 @@ class Line:
     visible history as an array (a view, not a copy).
     """
 
-    __slots__ = ("name", "_values", "_list", "_cursor")
+    __slots__ = ("name", "_values", "_list", "_cursor", "_crossings")
 
     def __init__(self, values: np.ndarray, cursor: Cursor, name: str = "") -> None:
         self.name = name
@@ -37,6 +37,9 @@ class Line:
         self._values = values
         # a memoryview indexes to plain floats, twice as fast as numpy scalars, with no copy
         self._list = memoryview(values)
+        # other line -> (its values, whether this line crosses above them at each bar):
+        # ``crossover``'s memo, dropped whenever either line gets new values
+        self._crossings: dict[Line, tuple[np.ndarray, memoryview]] = {}
 
     def __getitem__(self, key: Any) -> Any:
         i = self._cursor.i

@@ -66,11 +66,15 @@ def _lines(a: list[float], b: list[float]) -> tuple[Line, Line, Cursor]:
 
 
 def _signals_per_bar(a: list[float], b: list[float]) -> list[bool]:
+    """``crossover`` bar by bar, as ``next()`` calls it on two lines, checked against the
+    rule applied to the bare history up to each bar (plain lists take the walk-back path)."""
     la, lb, cursor = _lines(a, b)
     out = []
     for i in range(len(a)):
         cursor.i = i
-        out.append(crossover(la, lb))
+        on_lines = crossover(la, lb)
+        assert on_lines == crossover(list(a[: i + 1]), list(b[: i + 1])), f"bar {i}"
+        out.append(on_lines)
     return out
 
 
@@ -133,3 +137,18 @@ def test_a_line_crossing_a_level_follows_the_same_rule() -> None:
 
     # below, tie, tie, above: one cross on bar 3; back to the tie and above again: none
     assert seen == [(False, False), (False, False), (False, False), (True, True), (False, False), (False, False)]
+
+
+def test_crossings_follow_a_line_whose_values_are_replaced() -> None:
+    # the streaming runtime points lines at new values as bars arrive
+    la, lb, cursor = _lines([1.0, 2.0], [3.0, 3.0])
+    cursor.i = 1
+    assert not crossover(la, lb)
+
+    la._set(np.array([1.0, 4.0]))
+
+    assert crossover(la, lb)
+
+    lb._set(np.array([3.0, 5.0]))
+
+    assert not crossover(la, lb)
