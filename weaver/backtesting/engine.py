@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from weaver.clock import BacktestClock, Cursor, session_ends
+from weaver.clock import BacktestClock, Cursor, epoch_micros, session_ends
 from weaver.core import Portfolio
 from weaver.core.errors import BacktestError, DataError, WeaverError
 from weaver.strategy.base import Strategy
@@ -50,13 +50,72 @@ def prepare_bars(bars: BarsLike) -> dict[str, pd.DataFrame]:
     return frames
 
 
+class PreparedBars:
+    """Bars laid out for the engine once, for any number of backtests on them.
+
+    A sweep runs one backtest per combination on the same bars; what the engine derives from
+    the bars alone (the merged index, each symbol's prices as float arrays on it, where each
+    session ends, the clock's timestamps) is the same for all of them, so it is made here once
+    and shared. Pass a ``PreparedBars`` to :func:`run_backtest` in place of the frames.
+
+    It is a snapshot: it keeps copy-on-write copies of the frames, so a frame changed after
+    preparing (``frame.loc[...] = ...``) leaves the prepared bars, and every run on them, as
+    they were; prepare the bars again to backtest the change. The arrays are read-only, so a
+    strategy cannot change the bars the next run sees. Only results' ``bars`` show the frames,
+    and they show the snapshot.
+
+    Parameters
+    ----------
+    frames
+        ``{symbol: frame}`` as :func:`prepare_bars` returns it (validated, not empty).
+    """
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        if not frames:
+            raise DataError("no bars: PreparedBars needs at least one symbol's frame")
+        # a shallow copy shares the frame's data until either side writes: pandas' copy on
+        # write then copies the side written to, so these stay as they are now
+        self.frames: dict[str, pd.DataFrame] = {sym: f.copy(deep=False) for sym, f in frames.items()}
+        self.symbols: tuple[str, ...] = tuple(self.frames)
+        self.index: pd.DatetimeIndex = _merged_index(self.frames)
+        self.arrays: dict[str, dict[str, np.ndarray]] = {}
+        self.has_bar: dict[str, np.ndarray | None] = {}
+        for sym, frame in self.frames.items():
+            arrays, mask = _aligned(frame, self.index)
+            arrays = {f: np.ascontiguousarray(a, dtype=np.float64) for f, a in arrays.items()}
+            for a in (*arrays.values(), *([] if mask is None else [mask])):
+                a.flags.writeable = False
+            self.arrays[sym], self.has_bar[sym] = arrays, mask
+        self.timeframe: str | None = next(iter(self.frames.values())).attrs.get("timeframe")
+        self.closes: dict[str, np.ndarray] = {sym: a["close"] for sym, a in self.arrays.items()}
+        self.close_views: dict[str, memoryview] = {sym: memoryview(c) for sym, c in self.closes.items()}
+        self.micros: np.ndarray = epoch_micros(self.index)
+        self.micros.flags.writeable = False
+        self._session_ends: dict[str, np.ndarray] = {}
+
+    def session_end(self, session_tz: str) -> np.ndarray:
+        """Return whether each bar ends a session in ``session_tz`` (computed once per zone)."""
+        ends = self._session_ends.get(session_tz)
+        if ends is None:
+            ends = session_ends(self.index, self.timeframe, session_tz)
+            ends.flags.writeable = False
+            self._session_ends[session_tz] = ends
+        return ends
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __repr__(self) -> str:
+        return f"<PreparedBars {list(self.symbols)}: {len(self.index)} bars>"
+
+
 class Run:
     """One backtest's moving parts, built from validated bars; :meth:`execute` runs the loop."""
 
     def __init__(
         self,
         strategy_cls: type[Strategy],
-        frames: dict[str, pd.DataFrame],
+        frames: Mapping[str, pd.DataFrame] | PreparedBars,
         params: dict[str, Any],
         *,
         cash: float,
@@ -70,22 +129,22 @@ class Run:
     ) -> None:
         from weaver.sim import SimulatedBroker
 
+        bars = frames if isinstance(frames, PreparedBars) else PreparedBars(frames)
         self.strategy_cls = strategy_cls
-        self.frames = frames
-        self.symbols = list(frames)
-        self.index = _merged_index(frames)
+        self.prepared = bars
+        self.frames = bars.frames
+        self.symbols = list(bars.symbols)
+        self.index = bars.index
         n = len(self.index)
         self.cursor = Cursor()
-        self.clock = BacktestClock(self.index, self.cursor)
-        self.arrays: dict[str, dict[str, np.ndarray]] = {}
-        self.has_bar: dict[str, np.ndarray | None] = {}
-        for sym, frame in frames.items():
-            self.arrays[sym], self.has_bar[sym] = _aligned(frame, self.index)
-        timeframe = next(iter(frames.values())).attrs.get("timeframe")
-        self.timeframe = timeframe
-        self.session_end = session_ends(self.index, timeframe, session_tz)
-        self.closes = {sym: a["close"] for sym, a in self.arrays.items()}
-        self._close_views = {sym: memoryview(np.ascontiguousarray(c, dtype=np.float64)) for sym, c in self.closes.items()}
+        self.clock = BacktestClock(self.index, self.cursor, micros=bars.micros)
+        # the arrays are shared with other runs on the same bars (read-only); the dicts are this run's
+        self.arrays: dict[str, dict[str, np.ndarray]] = {sym: dict(a) for sym, a in bars.arrays.items()}
+        self.has_bar: dict[str, np.ndarray | None] = dict(bars.has_bar)
+        self.timeframe = bars.timeframe
+        self.session_end = bars.session_end(session_tz)
+        self.closes = dict(bars.closes)
+        self._close_views = bars.close_views
         self.initial_cash = Decimal(repr(float(cash)))
         self.portfolio = Portfolio(cash=self.initial_cash, positions={})
         self.broker = SimulatedBroker(
@@ -308,7 +367,7 @@ def backtest(
 
 def run_backtest(
     strategy: type[Strategy],
-    frames: dict[str, pd.DataFrame],
+    frames: Mapping[str, pd.DataFrame] | PreparedBars,
     params: dict[str, Any],
     *,
     cash: float = 100_000,
@@ -324,7 +383,9 @@ def run_backtest(
     """Backtest on bars already validated by :func:`prepare_bars` with checked ``params``.
 
     The entry point for callers that run many backtests on the same bars (sweeps), so the
-    bars are validated once; :func:`backtest` is this plus the checks.
+    bars are validated once; :func:`backtest` is this plus the checks. Such callers pass
+    :class:`PreparedBars` made once from the frames, so the engine lays the bars out once too;
+    the results are the same as with the frames.
     """
     import time
 

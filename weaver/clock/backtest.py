@@ -9,6 +9,9 @@ import numpy as np
 import pandas as pd
 
 from weaver.clock.cursor import Cursor
+from weaver.core.errors import DataError
+
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
 class BacktestClock:
@@ -19,12 +22,16 @@ class BacktestClock:
     :meth:`steps`, which yields bar positions and costs no timestamp objects per bar.
     """
 
-    def __init__(self, index: pd.DatetimeIndex, cursor: Cursor | None = None) -> None:
+    def __init__(self, index: pd.DatetimeIndex, cursor: Cursor | None = None, *,
+                 micros: np.ndarray | None = None) -> None:
         self.index = index
         self.cursor = cursor if cursor is not None else Cursor()
-        # microseconds since the epoch, whatever unit the index came in; a memoryview
-        # indexes to plain ints
-        self._us = memoryview(np.ascontiguousarray(index.as_unit("us").asi8))
+        if micros is None:
+            micros = epoch_micros(index)
+        elif len(micros) != len(index):
+            raise DataError(f"the clock was given {len(micros)} microsecond stamps for {len(index)} bars")
+        # a memoryview indexes to plain ints
+        self._us = memoryview(np.ascontiguousarray(micros, dtype=np.int64))
         self._memo: tuple[int, datetime] = (-2, datetime.min)  # no bar yet
 
     def now(self) -> datetime:
@@ -79,6 +86,14 @@ class BacktestClock:
         return (self.cursor.i + 1) / len(self.index) if len(self.index) else 1.0
 
 
+def epoch_micros(index: pd.DatetimeIndex) -> np.ndarray:
+    """Return ``index`` as int64 microseconds since the epoch, whatever unit it came in.
+
+    Runs on the same bars can share the array (pass it to :class:`BacktestClock` as ``micros``).
+    """
+    return np.ascontiguousarray(index.as_unit("us").asi8)
+
+
 def session_ends(index: pd.DatetimeIndex, timeframe: str | None, tz: str = "America/New_York") -> np.ndarray:
     """Return a boolean array: True on the last bar of each trading session.
 
@@ -91,7 +106,10 @@ def session_ends(index: pd.DatetimeIndex, timeframe: str | None, tz: str = "Amer
     if timeframe and timeframe[-1] in "dwM" or n == 1:
         return np.ones(n, dtype=bool)
     local = index.tz_convert(tz).tz_localize(None) if index.tz is not None else index
-    days = local.as_unit("s").asi8 // 86_400  # the local calendar day of each bar
+    # the local calendar day of each bar: whole days of the index's own unit since the epoch
+    # (floor division, so bars before 1970 fall on the right day too)
+    per_day = 86_400 * _PER_SECOND[local.unit]
+    days = local.asi8 // per_day
     out = np.empty(n, dtype=bool)
     out[:-1] = days[1:] != days[:-1]
     out[-1] = True

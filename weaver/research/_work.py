@@ -5,6 +5,7 @@ Light to import (no pandas at import time) so process and Dask workers start qui
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,20 +35,55 @@ class Job:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+class SweepBars(dict):
+    """A sweep's bars, ``{symbol: frame}``, that prepare themselves for the engine once per process.
+
+    Every combination of a sweep runs on the same bars, so the engine's layout of them
+    (:class:`~weaver.backtesting.engine.PreparedBars`) is made on first use in each process
+    and kept on this object for the rest: once in this process, once per pool worker (which
+    receives the bars once, in its initializer) and once per Dask worker (which holds one
+    copy of the scattered bars for all its tasks). The prepared bars never travel: pickling
+    gives the frames alone. Prepared bars are a snapshot of the frames (see ``PreparedBars``);
+    a sweep's frames are the copy-on-write copies :func:`~weaver.backtesting.engine.prepare_bars`
+    made of the caller's, so a caller changing its frames mid-sweep changes nothing here.
+    """
+
+    def __init__(self, frames: Any = ()) -> None:
+        super().__init__(frames)
+        self._prepared: dict[str | None, Any] = {}
+        self._lock = threading.Lock()
+
+    def prepared(self, symbol: str | None) -> Any:
+        """Return the prepared bars of every symbol (``symbol`` None) or of ``symbol`` alone."""
+        with self._lock:  # threads of one Dask worker share this object: prepare once
+            bars = self._prepared.get(symbol)
+            if bars is None:
+                from weaver.backtesting.engine import PreparedBars
+
+                bars = PreparedBars(self if symbol is None else {symbol: self[symbol]})
+                self._prepared[symbol] = bars
+        return bars
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SweepBars, (dict(self),))
+
+
 def run_items(job: Job, frames: dict[str, Any], items: list[Item]) -> tuple[list[dict[str, Any]], float]:
     """Backtest each item on ``frames``; return one row per item and the seconds spent.
 
     A combination that raises gives a row whose ``error`` names the exception; the others
-    are unaffected.
+    are unaffected. With :class:`SweepBars`, the bars are prepared once per process for all
+    batches; with a plain dict, once per call.
     """
     from weaver.backtesting.engine import run_backtest
 
     started = time.perf_counter()
+    shared = frames if isinstance(frames, SweepBars) else SweepBars(frames)
     rows = []
     for pos, symbol, params in items:
-        bars = frames if symbol is None else {symbol: frames[symbol]}
         row: dict[str, Any] = {"_pos": pos}
         try:
+            bars = shared.prepared(symbol)
             stats = run_backtest(job.strategy, bars, params, **job.options).stats
             row.update({k: _plain(stats[k]) for k in STAT_NAMES})
             row["error"] = None
@@ -74,7 +110,7 @@ def init_worker(job_blob: bytes, frames: dict[str, Any]) -> None:
     import cloudpickle
 
     _STATE["job"] = cloudpickle.loads(job_blob)
-    _STATE["frames"] = frames
+    _STATE["frames"] = frames if isinstance(frames, SweepBars) else SweepBars(frames)
 
 
 def run_in_worker(items: list[Item]) -> tuple[list[dict[str, Any]], float]:
@@ -83,7 +119,11 @@ def run_in_worker(items: list[Item]) -> tuple[list[dict[str, Any]], float]:
 
 
 def run_in_dask(job_blob: bytes, frames: dict[str, Any], items: list[Item]) -> tuple[list[dict[str, Any]], float]:
-    """Run a batch on a Dask worker; ``frames`` is the scattered bars, resolved by Dask."""
+    """Run a batch on a Dask worker; ``frames`` is the scattered bars, resolved by Dask.
+
+    The worker passes the same object to all its tasks, so :class:`SweepBars` are prepared
+    once per worker.
+    """
     import cloudpickle
 
     return run_items(cloudpickle.loads(job_blob), frames, items)

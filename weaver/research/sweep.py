@@ -8,7 +8,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from weaver.core.errors import ParameterError, WeaverError
-from weaver.research._work import LOWER_IS_BETTER, STAT_NAMES, Item, Job, run_items
+from weaver.research._work import (
+    LOWER_IS_BETTER,
+    STAT_NAMES,
+    Item,
+    Job,
+    SweepBars,
+    run_items,
+)
 from weaver.research.grid import Combination, expand_grid
 
 if TYPE_CHECKING:
@@ -199,7 +206,7 @@ def sweep(
     if method not in METHODS:
         raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
     names, combos = expand_grid(strategy, grid, constraint)
-    frames = prepare_bars(bars)
+    frames = SweepBars(prepare_bars(bars))  # prepared for the engine once per process
     symbols: list[str | None] = list(frames) if per_symbol else [None]
     items: list[Item] = []
     for params in combos:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from weaver.clock import BacktestClock, Cursor, session_ends
+from weaver.clock import BacktestClock, Cursor, epoch_micros, session_ends
 
 
 def test_steps_move_the_cursor_and_now_is_the_bar_time_to_the_microsecond() -> None:
@@ -45,3 +45,30 @@ def test_sessions_end_on_the_last_bar_of_each_exchange_day() -> None:
     assert session_ends(index, "1m").tolist() == [False, True, False, True]
     assert session_ends(index[:2], "1d").tolist() == [True, True]
     assert np.asarray(session_ends(index[:0], "1m")).size == 0
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize("tz", ["America/New_York", "Asia/Kolkata", "UTC"])
+def test_sessions_follow_local_days_in_every_unit_across_dst(unit: str, tz: str) -> None:
+    # 1969 and both 2024 DST changes in New York, every 37 minutes
+    index = pd.DatetimeIndex(np.concatenate([
+        pd.date_range("1969-12-30", "1970-01-02", freq="37min", tz="UTC").asi8,
+        pd.date_range("2024-03-09", "2024-03-12", freq="37min", tz="UTC").asi8,
+        pd.date_range("2024-11-02", "2024-11-05", freq="37min", tz="UTC").asi8,
+    ])).tz_localize("UTC").as_unit(unit)
+    local_days = index.tz_convert(tz).tz_localize(None).normalize()
+    expected = np.append(local_days[1:] != local_days[:-1], True)
+
+    assert session_ends(index, "37m", tz).tolist() == expected.tolist()
+
+
+def test_a_clock_given_the_index_microseconds_tells_the_same_time() -> None:
+    index = pd.date_range("2024-01-01", periods=50, freq="1min", tz="UTC")
+    plain = BacktestClock(index, Cursor())
+    given = BacktestClock(index, Cursor(), micros=epoch_micros(index))
+
+    times = [(plain.now(), given.now()) for _ in zip(plain.steps(), given.steps(), strict=True)]
+
+    assert all(a == b for a, b in times) and len(times) == 50
+    with pytest.raises(ValueError, match="49 microsecond stamps for 50 bars"):
+        BacktestClock(index, Cursor(), micros=epoch_micros(index)[:49])

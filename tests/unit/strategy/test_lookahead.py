@@ -88,3 +88,141 @@ def test_an_indicator_of_the_wrong_length_is_refused_by_name() -> None:
 
 def short(close: np.ndarray) -> np.ndarray:
     return np.asarray(close)[:3]
+
+
+# -- the guard's memo: one check per distinct declaration on the same bars ----------------------
+
+
+def count_checks(monkeypatch) -> list[str]:
+    from weaver.strategy import lookahead
+
+    checked: list[str] = []
+    check = lookahead.check_indicator
+
+    def counting(spec, index):
+        checked.append(spec.name)
+        return check(spec, index)
+
+    monkeypatch.setattr(lookahead, "check_indicator", counting)
+    return checked
+
+
+def run_on(prepared, strategy, **params):
+    from weaver.backtesting.engine import run_backtest
+
+    return run_backtest(strategy, prepared, strategy.validate_params(**params))
+
+
+def test_an_identical_declaration_on_the_same_bars_is_checked_once(monkeypatch) -> None:
+    from weaver.backtesting.engine import PreparedBars, prepare_bars
+    from weaver.strategy.examples import SmaCross
+
+    checked = count_checks(monkeypatch)
+    prepared = PreparedBars(prepare_bars(wv.synthetic(500, "1h", seed=7)))
+
+    for fast, slow in [(5, 20), (5, 40), (10, 20), (5, 20)]:
+        run_on(prepared, SmaCross, fast=fast, slow=slow)
+
+    assert sorted(checked) == ["sma(…, 10)", "sma(…, 20)", "sma(…, 40)", "sma(…, 5)"]
+
+
+def test_other_bars_are_checked_again(monkeypatch) -> None:
+    from weaver.backtesting.engine import PreparedBars, prepare_bars
+    from weaver.strategy.examples import SmaCross
+
+    checked = count_checks(monkeypatch)
+    frames = prepare_bars(wv.synthetic(500, "1h", seed=7))
+
+    run_on(PreparedBars(frames), SmaCross, fast=5, slow=20)
+    run_on(PreparedBars(frames), SmaCross, fast=5, slow=20)
+
+    assert len(checked) == 4
+
+
+@pytest.mark.parametrize(("func", "args"), [(peek_next_close, ()), (centred_mean, (5,)), (normalised_by_max, ())])
+def test_a_peeking_indicator_is_refused_on_every_run(func, args) -> None:
+    from weaver.backtesting.engine import PreparedBars, prepare_bars
+
+    prepared = PreparedBars(prepare_bars(wv.synthetic(300, "1d", seed=3)))
+
+    for _ in range(3):
+        with pytest.raises(LookAheadError, match=func.__name__):
+            run_on(prepared, strategy_with(func, *args))
+
+
+def test_unhashable_or_writable_arguments_are_checked_every_time(monkeypatch) -> None:
+    from weaver.backtesting.engine import PreparedBars, prepare_bars
+
+    def weighted(close: np.ndarray, weights: list) -> np.ndarray:
+        return sma(close, len(weights))
+
+    checked = count_checks(monkeypatch)
+    prepared = PreparedBars(prepare_bars(wv.synthetic(300, "1d", seed=3)))
+    writable = np.zeros(300)
+
+    for _ in range(2):
+        run_on(prepared, strategy_with(weighted, [1, 2, 3]))
+        run_on(prepared, strategy_with(np.add, writable))
+
+    assert len(checked) == 4
+
+
+def test_a_writable_input_changed_in_place_is_checked_again() -> None:
+    # x / max(x) only peeks when a later bar holds the maximum
+    from weaver.core.errors import LookAheadError as Refused
+    from weaver.strategy.base import IndicatorSpec
+    from weaver.strategy.lookahead import check_lookahead
+
+    index = pd.date_range("2024-01-01", periods=50, freq="1D", tz="UTC")
+    x = np.linspace(2.0, 1.0, 50)
+
+    def spec() -> IndicatorSpec:
+        return IndicatorSpec("normalised_by_max(…)", normalised_by_max, (x,), {}, [normalised_by_max(x)])
+
+    check_lookahead([spec()], index)
+    x[-1] = 5.0
+
+    with pytest.raises(Refused, match="normalised_by_max"):
+        check_lookahead([spec()], index)
+
+
+def test_an_indicator_giving_other_values_for_the_same_declaration_is_checked_again() -> None:
+    # a function reading outside state: the same declaration, a different series, a fresh check
+    from weaver.strategy.base import IndicatorSpec
+    from weaver.strategy.lookahead import check_lookahead
+
+    index = pd.date_range("2024-01-01", periods=50, freq="1D", tz="UTC")
+    x = np.linspace(2.0, 1.0, 50)
+    x.flags.writeable = False
+    state = {"peek": False}
+
+    def moody(close: np.ndarray) -> np.ndarray:
+        return peek_next_close(close) if state["peek"] else np.asarray(close) * 2
+
+    check_lookahead([IndicatorSpec("moody(…)", moody, (x,), {}, [moody(x)])], index)
+    state["peek"] = True
+
+    with pytest.raises(LookAheadError, match="moody"):
+        check_lookahead([IndicatorSpec("moody(…)", moody, (x,), {}, [moody(x)])], index)
+
+
+def test_the_memo_keeps_no_array_or_function_alive() -> None:
+    import gc
+    import weakref
+
+    from weaver.strategy.base import IndicatorSpec
+    from weaver.strategy.lookahead import check_lookahead
+
+    index = pd.date_range("2024-01-01", periods=50, freq="1D", tz="UTC")
+    x = np.linspace(1.0, 2.0, 50)
+    x.flags.writeable = False
+
+    def double(close: np.ndarray, k: int = 2) -> np.ndarray:
+        return np.asarray(close) * k
+
+    check_lookahead([IndicatorSpec("double(…)", double, (x,), {"k": 3}, [double(x, k=3)])], index)
+    refs = weakref.ref(x), weakref.ref(double)
+    del x, double
+    gc.collect()
+
+    assert [r() for r in refs] == [None, None]
