@@ -174,6 +174,8 @@ class Run:
             run_id=run_id,
         )
         self.n = n
+        self.fill_bars: list[int] = []
+        """The bar of each of the broker's fills, in order (fills happen only in the loop)."""
 
     def price_of(self, symbol: str) -> float:
         """Return ``symbol``'s close at the current bar (the reference price for sizing)."""
@@ -240,16 +242,23 @@ class Run:
         bars = {sym: tuple(memoryview(np.ascontiguousarray(a[f], dtype=np.float64)) for f in _FIELDS)
                 for sym, a in self.arrays.items()}
         has_bar = self.has_bar
+        cursor = self.cursor
+        fill_bars = self.fill_bars
+        # without a progress callback, a plain range: no generator to resume per bar
+        steps = range(start, self.n) if progress is None else self.clock.steps(start, progress)
         i = start
         try:
-            for i in self.clock.steps(start, progress):
+            for i in steps:
+                cursor.i = i
                 if working:
                     for sym in tuple(working):
                         mask = has_bar[sym]
                         if mask is not None and not mask[i]:
                             continue
                         o, h, l, c, v = bars[sym]
-                        process(sym, now(), o[i], h[i], l[i], c[i], v[i], session_end[i] == 1)
+                        made = process(sym, now(), o[i], h[i], l[i], c[i], v[i], session_end[i] == 1)
+                        if made:
+                            fill_bars += [i] * len(made)
                 next_()
         except Exception as exc:
             if isinstance(exc, BacktestError):

@@ -144,10 +144,14 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
     """Assemble the result tables and the equity curve from a finished run (vectorized)."""
     broker = run.broker
     index = run.index
-    fills = _fills_frame(broker.fills)
     orders = list(broker.orders.values())  # tabled on first use: sweeps never look
     n = len(index)
-    bar_of = _bar_numbers(index, pd.DatetimeIndex(fills["timestamp"])) if len(fills) else np.zeros(0, int)
+    if len(run.fill_bars) == len(broker.fills):  # the loop noted each fill's bar
+        bar_of = np.array(run.fill_bars, dtype=np.intp)
+        fills = _fills_frame(broker.fills, index[bar_of])
+    else:
+        fills = _fills_frame(broker.fills)
+        bar_of = _bar_numbers(index, pd.DatetimeIndex(fills["timestamp"])) if len(fills) else np.zeros(0, int)
     cash_delta = -(fills["signed_qty"].to_numpy(float) * fills["price"].to_numpy(float)) \
         - fills["commission"].to_numpy(float) if len(fills) else np.zeros(0)
     # in place, a few 8-byte-per-bar arrays at a time: this runs on millions of bars
@@ -195,14 +199,15 @@ def _bar_numbers(index: pd.DatetimeIndex, stamps: pd.DatetimeIndex) -> np.ndarra
     return index.get_indexer(stamps)
 
 
-def _fills_frame(fills: list[Any]) -> pd.DataFrame:
+def _fills_frame(fills: list[Any], stamps: pd.DatetimeIndex | None = None) -> pd.DataFrame:
+    """Table the fills; ``stamps`` are their timestamps when known (their bars'), else read."""
     cols = ["timestamp", "symbol", "side", "qty", "price", "commission", "order_id", "signed_qty"]
     if not fills:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     buy = np.fromiter((f.side is OrderSide.BUY for f in fills), dtype=bool, count=len(fills))
     qty = np.fromiter((f.qty for f in fills), dtype=float, count=len(fills))
     return pd.DataFrame({
-        "timestamp": pd.DatetimeIndex([f.timestamp for f in fills]),
+        "timestamp": pd.DatetimeIndex([f.timestamp for f in fills]) if stamps is None else stamps,
         "symbol": [f.symbol for f in fills],
         "side": np.where(buy, "buy", "sell"),
         "qty": qty,
