@@ -213,9 +213,9 @@ def vector_stats(index: pd.DatetimeIndex, timeframe: str | None, equity: np.ndar
     both paths' rows compare. ``trades`` are vectorbt trade records (``col``, ``size``,
     ``entry_price``, ``entry_fees``, ``exit_fees``, ``pnl``, ``status``: 1 = closed).
     """
-    import empyrical as ep
+    from weaver.backtesting.stats import load_empyrical, periods_per_year
 
-    from weaver.backtesting.stats import periods_per_year
+    ep = load_empyrical()
 
     m, n = equity.shape
     ppy = periods_per_year(index, timeframe)
