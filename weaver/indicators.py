@@ -11,8 +11,9 @@ from weaver.strategy.indicators import (
     crossover,
     crossunder,
     ema,
+    pure,
     rsi,
     sma,
 )
 
-__all__ = ["atr", "bollinger", "cross_above", "cross_below", "crossover", "crossunder", "ema", "rsi", "sma"]
+__all__ = ["atr", "bollinger", "cross_above", "cross_below", "crossover", "crossunder", "ema", "pure", "rsi", "sma"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -202,9 +204,12 @@ class Strategy:
         returns several arrays (a tuple, or a 2-D array with one row per output) gives a
         tuple of lines. In ``next()``, ``line[-1]`` is the current bar's value.
         """
-        values = func(*args, **kwargs)
         label = name or _label(func, args, kwargs)
-        arrays = _as_arrays(values, len(self._datas[self._primary]._index), label)
+        n = len(self._datas[self._primary]._index)
+        arrays = _pure_values.get(func, args, kwargs, n)
+        if arrays is None:
+            arrays = _as_arrays(func(*args, **kwargs), n, label)
+            _pure_values.put(func, args, kwargs, n, arrays)
         spec = IndicatorSpec(label, func, args, kwargs, arrays)
         self._indicators.append(spec)
         lines = tuple(Indicator(a, self._cursor, label if len(arrays) == 1 else f"{label}[{k}]")
@@ -357,6 +362,88 @@ class Strategy:
     def __repr__(self) -> str:
         params = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.params)
         return f"{type(self).__name__}({params})"
+
+
+class _PureValues:
+    """The values of pure indicator declarations on read-only arrays, shared across runs.
+
+    A sweep runs the same strategy on the same bars many times, declaring many of the same
+    indicators (``sma(close, 20)`` in every combination with ``fast=20``). A function marked
+    :func:`~weaver.strategy.indicators.pure` gives the same values for the same inputs, so
+    they are computed once: the key is the function, the number of bars, each array argument
+    by identity (only read-only arrays, such as the engine's bars, which cannot change) and
+    each plain argument (None, bool, int, float, str) by value. An entry goes when one of its
+    arrays is freed; at most ``limit_bytes`` of values are kept, the oldest dropped first.
+    The shared values are read-only.
+    """
+
+    def __init__(self, limit_bytes: int = 256 << 20) -> None:
+        self.limit_bytes = limit_bytes
+        self._entries: dict[tuple, list[np.ndarray]] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()  # Dask runs backtests in worker threads
+
+    def _key(self, func: Callable[..., Any], args: tuple, kwargs: dict, n: int) -> tuple[tuple, list] | None:
+        if not getattr(func, "__weaver_pure__", False):
+            return None
+        arrays: list[np.ndarray] = []
+
+        def token(value: Any) -> tuple:
+            if value.__class__ is np.ndarray:
+                if value.flags.writeable:
+                    raise LookupError
+                arrays.append(value)
+                return (np.ndarray, id(value))
+            if value is None or value.__class__ in (bool, int, float, str):
+                return (value.__class__, value)
+            raise LookupError
+
+        try:
+            key = (func, n, tuple(token(a) for a in args),
+                   tuple(sorted((k, token(v)) for k, v in kwargs.items())))
+        except LookupError:
+            return None
+        return key, arrays
+
+    def get(self, func: Callable[..., Any], args: tuple, kwargs: dict, n: int) -> list[np.ndarray] | None:
+        """Return the values of this declaration if they are known, else None."""
+        keyed = self._key(func, args, kwargs, n)
+        if keyed is None:
+            return None
+        with self._lock:
+            return self._entries.get(keyed[0])
+
+    def put(self, func: Callable[..., Any], args: tuple, kwargs: dict, n: int, values: list[np.ndarray]) -> None:
+        """Keep ``values`` (made read-only) for this declaration, if it qualifies."""
+        keyed = self._key(func, args, kwargs, n)
+        if keyed is None:
+            return
+        key, arrays = keyed
+        size = sum(v.nbytes for v in values)
+        if size > self.limit_bytes:
+            return
+        for v in values:
+            v.flags.writeable = False
+        with self._lock:
+            while self._entries and self._bytes + size > self.limit_bytes:
+                self._drop(next(iter(self._entries)))
+            self._entries[key] = values
+            self._bytes += size
+        # the key holds the arrays' ids: the entry must go with them, before an id is reused
+        for a in arrays:
+            weakref.finalize(a, self._forget, key)
+
+    def _forget(self, key: tuple) -> None:
+        with self._lock:
+            self._drop(key)
+
+    def _drop(self, key: tuple) -> None:
+        values = self._entries.pop(key, None)
+        if values is not None:
+            self._bytes -= sum(v.nbytes for v in values)
+
+
+_pure_values = _PureValues()
 
 
 class IndicatorSpec:

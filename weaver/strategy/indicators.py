@@ -16,23 +16,38 @@ A NaN ends the look-back: nothing crosses out of the warm-up.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from weaver.strategy.lines import Indicator, Line
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def pure(func: F) -> F:
+    """Mark ``func`` as pure: the same inputs always give the same values.
+
+    ``Strategy.indicator`` may then reuse the values it computed for the same declaration
+    on the same (read-only) bars, as the runs of a sweep declare them again and again.
+    """
+    func.__weaver_pure__ = True  # type: ignore[attr-defined]
+    return func
+
 
 def _series(x: Any) -> pd.Series:
     return pd.Series(np.asarray(x, dtype=float))
 
 
+@pure
 def sma(x: Any, n: int) -> np.ndarray:
     """Return the simple moving average of ``x`` over ``n`` bars."""
     return _series(x).rolling(n, min_periods=n).mean().to_numpy()
 
 
+@pure
 def ema(x: Any, n: int) -> np.ndarray:
     """Return the exponential moving average of ``x`` with span ``n``, seeded after ``n`` bars."""
     s = _series(x)
@@ -40,6 +55,7 @@ def ema(x: Any, n: int) -> np.ndarray:
     return out
 
 
+@pure
 def rsi(x: Any, n: int = 14) -> np.ndarray:
     """Return Wilder's relative strength index of ``x`` over ``n`` bars (0..100)."""
     s = _series(x)
@@ -53,6 +69,7 @@ def rsi(x: Any, n: int = 14) -> np.ndarray:
     return out
 
 
+@pure
 def atr(high: Any, low: Any, close: Any, n: int = 14) -> np.ndarray:
     """Return Wilder's average true range over ``n`` bars."""
     h, l, c = (np.asarray(v, dtype=float) for v in (high, low, close))
@@ -61,6 +78,7 @@ def atr(high: Any, low: Any, close: Any, n: int = 14) -> np.ndarray:
     return pd.Series(tr).ewm(alpha=1 / n, adjust=False, min_periods=n).mean().to_numpy()
 
 
+@pure
 def bollinger(x: Any, n: int = 20, k: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return the Bollinger bands (lower, middle, upper) of ``x``: SMA(n) ± k population std."""
     s = _series(x)
@@ -131,6 +149,7 @@ class _Constant:
         return 1 << 62
 
 
+@pure
 def cross_above(a: Any, b: Any) -> np.ndarray:
     """Return a boolean array: True on every bar where ``a`` crosses above ``b``.
 
@@ -147,6 +166,7 @@ def cross_above(a: Any, b: Any) -> np.ndarray:
         return (d > 0) & (prev < 0)
 
 
+@pure
 def cross_below(a: Any, b: Any) -> np.ndarray:
     """Return a boolean array: True on every bar where ``a`` crosses below ``b``."""
     return cross_above(b, a)
