@@ -49,7 +49,7 @@ class BacktestResult:
         bars: dict[str, pd.DataFrame],
         trades: pd.DataFrame,
         orders: pd.DataFrame | list[Order],
-        fills: pd.DataFrame,
+        fills: pd.DataFrame | dict[str, Any],
         equity: pd.Series,
         exposure: np.ndarray,
         timeframe: str | None,
@@ -59,7 +59,7 @@ class BacktestResult:
         self.bars = bars
         self.trades = trades
         self._orders = orders
-        self.fills = fills
+        self._fills = fills
         self.equity = equity
         self.exposure = exposure
         self.timeframe = timeframe
@@ -70,6 +70,12 @@ class BacktestResult:
         """Return every order, one row each, with its final status and any reject reason."""
         orders = self._orders
         return orders if isinstance(orders, pd.DataFrame) else _orders_frame(orders)
+
+    @cached_property
+    def fills(self) -> pd.DataFrame:
+        """Return every fill, one row each: timestamp, symbol, side, qty, price, commission, order_id."""
+        fills = self._fills
+        return fills if isinstance(fills, pd.DataFrame) else _fills_frame(fills)
 
     @cached_property
     def stats(self) -> pd.Series:
@@ -148,21 +154,20 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
     n = len(index)
     if len(run.fill_bars) == len(broker.fills):  # the loop noted each fill's bar
         bar_of = np.array(run.fill_bars, dtype=np.intp)
-        fills = _fills_frame(broker.fills, index[bar_of])
+        fills = _fill_columns(broker.fills, index[bar_of])
     else:
-        fills = _fills_frame(broker.fills)
-        bar_of = _bar_numbers(index, pd.DatetimeIndex(fills["timestamp"])) if len(fills) else np.zeros(0, int)
-    cash_delta = -(fills["signed_qty"].to_numpy(float) * fills["price"].to_numpy(float)) \
-        - fills["commission"].to_numpy(float) if len(fills) else np.zeros(0)
+        fills = _fill_columns(broker.fills)
+        bar_of = _bar_numbers(index, fills["timestamp"]) if len(broker.fills) else np.zeros(0, int)
+    signed, price, fee = fills["signed_qty"], fills["price"], fills["commission"]
+    cash_delta = -(signed * price) - fee
     # in place, a few 8-byte-per-bar arrays at a time: this runs on millions of bars
     equity = np.bincount(bar_of, weights=cash_delta, minlength=n).astype(float, copy=False)
     np.cumsum(equity, out=equity)
     equity += float(run.initial_cash)
     exposed = np.zeros(n, dtype=bool)
     for sym in run.symbols:
-        mine = (fills["symbol"] == sym).to_numpy() if len(fills) else np.zeros(0, bool)
-        held = np.bincount(bar_of[mine], weights=fills["signed_qty"].to_numpy(float)[mine],
-                           minlength=n).astype(float, copy=False)
+        mine = fills["symbol"] == sym
+        held = np.bincount(bar_of[mine], weights=signed[mine], minlength=n).astype(float, copy=False)
         np.cumsum(held, out=held)
         held[(held < 1e-12) & (held > -1e-12)] = 0.0  # float dust of a closed position
         exposed |= held != 0
@@ -178,7 +183,7 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
         bars=run.frames,
         trades=trades,
         orders=orders,
-        fills=fills.drop(columns=["signed_qty"]) if len(fills) else fills,
+        fills=fills,  # tabled on first use
         equity=pd.Series(equity, index=index, name="equity", copy=False),
         exposure=exposed,
         timeframe=run.timeframe,
@@ -199,23 +204,34 @@ def _bar_numbers(index: pd.DatetimeIndex, stamps: pd.DatetimeIndex) -> np.ndarra
     return index.get_indexer(stamps)
 
 
-def _fills_frame(fills: list[Any], stamps: pd.DatetimeIndex | None = None) -> pd.DataFrame:
-    """Table the fills; ``stamps`` are their timestamps when known (their bars'), else read."""
-    cols = ["timestamp", "symbol", "side", "qty", "price", "commission", "order_id", "signed_qty"]
-    if not fills:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    buy = np.fromiter((f.side is OrderSide.BUY for f in fills), dtype=bool, count=len(fills))
-    qty = np.fromiter((f.qty for f in fills), dtype=float, count=len(fills))
-    return pd.DataFrame({
-        "timestamp": pd.DatetimeIndex([f.timestamp for f in fills]) if stamps is None else stamps,
-        "symbol": [f.symbol for f in fills],
+_FILL_COLUMNS = ["timestamp", "symbol", "side", "qty", "price", "commission", "order_id"]
+
+
+def _fill_columns(fills: list[Any], stamps: pd.DatetimeIndex | None = None) -> dict[str, Any]:
+    """Return the fills as columns (numpy arrays, plus ``signed_qty``); ``stamps`` are their
+    timestamps when known (their bars'), else they are read from the fills."""
+    count = len(fills)
+    buy = np.fromiter((f.side is OrderSide.BUY for f in fills), dtype=bool, count=count)
+    qty = np.fromiter((f.qty for f in fills), dtype=float, count=count)
+    commission = (np.zeros(count) if all(f.commission.is_zero() for f in fills)
+                  else np.fromiter((f.commission for f in fills), dtype=float, count=count))
+    return {
+        "timestamp": (pd.DatetimeIndex([f.timestamp for f in fills]) if stamps is None
+                      else stamps).tz_convert("UTC") if count else pd.DatetimeIndex([], tz="UTC"),
+        "symbol": np.array([f.symbol for f in fills], dtype=object),
         "side": np.where(buy, "buy", "sell"),
         "qty": qty,
-        "price": np.fromiter((f.price for f in fills), dtype=float, count=len(fills)),
-        "commission": np.fromiter((f.commission for f in fills), dtype=float, count=len(fills)),
+        "price": np.fromiter((f.price for f in fills), dtype=float, count=count),
+        "commission": commission,
         "order_id": [f.order_id for f in fills],
         "signed_qty": np.where(buy, qty, -qty),
-    })
+    }
+
+
+def _fills_frame(columns: dict[str, Any]) -> pd.DataFrame:
+    if not len(columns["qty"]):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in _FILL_COLUMNS})
+    return pd.DataFrame({c: columns[c] for c in _FILL_COLUMNS})
 
 
 _ORDER_COLUMNS = [
@@ -254,7 +270,7 @@ def _orders_frame(orders: Any) -> pd.DataFrame:
 _NAT = np.iinfo(np.int64).min
 
 
-def _trades(fills: pd.DataFrame, run: Run) -> pd.DataFrame:
+def _trades(fills: dict[str, Any], run: Run) -> pd.DataFrame:
     """Pair fills into round trips, first in first out, per symbol.
 
     A lot still open at the end becomes a trade with empty exit fields whose pnl is marked
@@ -262,14 +278,15 @@ def _trades(fills: pd.DataFrame, run: Run) -> pd.DataFrame:
     part of the entry fill's fee and of the exit fill's.
     """
     parts = []
+    all_stamps = fills["timestamp"].as_unit("ns").asi8
     for sym in run.symbols:
-        mine = fills[fills["symbol"] == sym] if len(fills) else fills
-        if not len(mine):
+        mine = fills["symbol"] == sym
+        if not mine.any():
             continue
-        stamps = pd.DatetimeIndex(mine["timestamp"]).as_unit("ns").asi8
-        q = mine["signed_qty"].to_numpy(float)
-        price = mine["price"].to_numpy(float)
-        fee = mine["commission"].to_numpy(float)
+        stamps = all_stamps[mine]
+        q = fills["signed_qty"][mine]
+        price = fills["price"][mine]
+        fee = fills["commission"][mine]
         last = float(run.closes[sym][-1])
         pair = _paired if _flat_to_flat(q) else _fifo
         parts.append((sym, pair(stamps, q, price, fee, last)))
