@@ -92,15 +92,20 @@ def crossover(a: Any, b: Any) -> bool:
 
     ``a`` and ``b`` are lines, arrays or sequences; either may be a number.
     """
+    # Two lines: both hold their whole history, so where they cross is computed once (the
+    # vectorized twin of this rule, bar for bar the same) and each bar is a lookup. The memo
+    # maps the other line to (its values then, the crossings); it holds lines only.
+    try:
+        memo = a._crossings[b]
+        if memo[0] is b._values:
+            return memo[1][a._cursor.i]
+    except (AttributeError, KeyError, TypeError):  # not a line, not computed yet, unhashable
+        pass
     ca = a.__class__
     if ca is Indicator or ca is Line:  # the per-bar fast paths: a line against a line or a level
         cb = b.__class__
         if cb is Indicator or cb is Line:
-            # both are computed over the whole history once: so is where they cross (the
-            # vectorized twin of this rule, bar for bar the same); per bar, a lookup
-            memo = a._crossings.get(b)  # (b's values it was computed from, the crossings)
-            if memo is None or memo[0] is not b._values:
-                memo = a._crossings[b] = (b._values, memoryview(cross_above(a._values, b._values)))
+            memo = a._crossings[b] = (b._values, memoryview(cross_above(a._values, b._values)))
             return memo[1][a._cursor.i]
         if cb is float or cb is int:
             av, i = a._list, a._cursor.i
