@@ -98,31 +98,48 @@ class ProcessExecutor:
     def run(self, job: Job, frames: dict[str, Any], items: list[Item], on_rows: OnRows,
             seconds_per_item: float | None = None) -> dict[str, Any]:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
         from concurrent.futures.process import BrokenProcessPool
 
         import cloudpickle
 
         blob = cloudpickle.dumps(job)
         ctx = multiprocessing.get_context(self.mp_context)
-        pending = batches(items, self.workers, seconds_per_item, self.target_batch_seconds)
+        later: list[Item] | None = None
+        if seconds_per_item is None and len(items) > self.workers:
+            # not timed yet: one combination per worker first, timed where it runs, then the
+            # rest in batches sized by that timing (no serial probe in this process)
+            pending = [[item] for item in items[:self.workers]]
+            later = items[self.workers:]
+        else:
+            pending = batches(items, self.workers, seconds_per_item, self.target_batch_seconds)
         restarts, compute, lost = 0, 0.0, 0
         while pending:
             failed: list[list[Item]] = []
             pool = ProcessPoolExecutor(min(self.workers, len(pending)), mp_context=ctx,
                                        initializer=_init_worker, initargs=(blob, frames))
             try:
-                futures = {pool.submit(_run_in_worker, batch): batch for batch in pending}
-                for fut in as_completed(futures):
-                    try:
-                        rows, spent = fut.result()
-                    except BrokenProcessPool:
-                        failed.append(futures[fut])
-                        continue
-                    compute += spent
-                    on_rows(rows)
+                live = {pool.submit(_run_in_worker, batch): batch for batch in pending}
+                while live:
+                    done, _ = wait(live, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        batch = live.pop(fut)
+                        try:
+                            rows, spent = fut.result()
+                        except BrokenProcessPool:
+                            failed.append(batch)
+                            continue
+                        compute += spent
+                        on_rows(rows)
+                        if later is not None:  # the first timing sizes the rest
+                            for rest in batches(later, self.workers, spent / len(batch), self.target_batch_seconds):
+                                live[pool.submit(_run_in_worker, rest)] = rest
+                            later = None
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
+            if later is not None:  # the pool broke before any batch came back
+                failed.extend(batches(later, self.workers, None, self.target_batch_seconds))
+                later = None
             if not failed:
                 break
             restarts += 1

@@ -94,3 +94,24 @@ def test_an_entry_goes_with_its_bars() -> None:
     gc.collect()
 
     assert not added & set(_pure_values._entries)
+
+
+def test_a_function_marked_pure_is_computed_once() -> None:
+    from weaver.indicators import pure
+
+    calls = []
+
+    @pure
+    def doubled(x: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        return 2 * np.asarray(x)
+
+    class Doubled(Strategy):
+        def init(self) -> None:
+            self.x = self.indicator(doubled, self.data.close)
+
+    bars = PreparedBars(prepare_bars(wv.synthetic(200, "1min", seed=8)))
+    first = _values(_run(Doubled, bars))[0]
+    second = _values(_run(Doubled, bars))[0]
+
+    assert len(calls) == 1 and second is first
