@@ -381,7 +381,9 @@ class _PureValues:
         self.limit_bytes = limit_bytes
         self._entries: dict[tuple, list[np.ndarray]] = {}
         self._bytes = 0
-        self._lock = threading.Lock()  # Dask runs backtests in worker threads
+        # Dask runs backtests in worker threads; reentrant, because a garbage collection while
+        # it is held may free some bars and so run ``_forget`` on the same thread
+        self._lock = threading.RLock()
 
     def _key(self, func: Callable[..., Any], args: tuple, kwargs: dict, n: int) -> tuple[tuple, list] | None:
         if not getattr(func, "__weaver_pure__", False):
