@@ -13,6 +13,7 @@ import numpy as np
 
 from weaver.core import Fill, Order, OrderSide, OrderType, TimeInForce
 from weaver.core.errors import BacktestError, ParameterError
+from weaver.strategy.declarations import declaration_key, keyed_arrays
 from weaver.strategy.lines import Data, Indicator, Universe
 from weaver.strategy.params import Param, collect_params
 
@@ -371,8 +372,8 @@ class _PureValues:
     indicators (``sma(close, 20)`` in every combination with ``fast=20``). A function marked
     :func:`~weaver.strategy.indicators.pure` gives the same values for the same inputs, so
     they are computed once: the key is the function, the number of bars, each array argument
-    by identity (only read-only arrays, such as the engine's bars, which cannot change) and
-    each plain argument (None, bool, int, float, str) by value. An entry goes when one of its
+    by identity and each plain argument by value (see :mod:`weaver.strategy.declarations`:
+    only read-only arrays, such as the engine's bars, which cannot change). An entry goes when one of its
     arrays is freed; at most ``limit_bytes`` of values are kept, the oldest dropped first.
     The shared values are read-only.
     """
@@ -388,24 +389,8 @@ class _PureValues:
     def _key(self, func: Callable[..., Any], args: tuple, kwargs: dict, n: int) -> tuple[tuple, list] | None:
         if not getattr(func, "__weaver_pure__", False):
             return None
-        arrays: list[np.ndarray] = []
-
-        def token(value: Any) -> tuple:
-            if value.__class__ is np.ndarray:
-                if value.flags.writeable:
-                    raise LookupError
-                arrays.append(value)
-                return (np.ndarray, id(value))
-            if value is None or value.__class__ in (bool, int, float, str):
-                return (value.__class__, value)
-            raise LookupError
-
-        try:
-            key = (func, n, tuple(token(a) for a in args),
-                   tuple(sorted((k, token(v)) for k, v in kwargs.items())))
-        except LookupError:
-            return None
-        return key, arrays
+        key = declaration_key(func, args, kwargs, n)
+        return None if key is None else (key, keyed_arrays(args, kwargs))
 
     def get(self, func: Callable[..., Any], args: tuple, kwargs: dict, n: int) -> list[np.ndarray] | None:
         """Return the values of this declaration if they are known, else None."""
@@ -431,9 +416,13 @@ class _PureValues:
                 self._drop(next(iter(self._entries)))
             self._entries[key] = values
             self._bytes += size
-        # the key holds the arrays' ids: the entry must go with them, before an id is reused
-        for a in arrays:
-            weakref.finalize(a, self._forget, key)
+        # the key holds the function's and the arrays' ids: the entry goes with any of them,
+        # before an id can be reused
+        for obj in (func, *arrays):
+            try:
+                weakref.finalize(obj, self._forget, key)
+            except TypeError:  # no weak references (a builtin): kept alive by the module
+                continue
 
     def _forget(self, key: tuple) -> None:
         with self._lock:

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import threading
 import weakref
-from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from weaver.core.errors import BacktestError, LookAheadError
 from weaver.strategy.base import IndicatorSpec, _as_arrays
+from weaver.strategy.declarations import declaration_key, keyed_arrays
 
 #: how many cut points each indicator is checked at
 CUTS = 3
@@ -102,53 +101,14 @@ MEMO_SIZE = 512
 _PASSED: dict[tuple, tuple[tuple[Any, ...], tuple[tuple[int, int], ...]]] = {}
 _LOCK = threading.Lock()  # Dask workers may run several backtests in threads
 
-_PLAIN = (int, float, complex, str, bytes, bool, type(None), Decimal, Fraction, np.number, np.bool_)
-
-
 def _declaration(spec: IndicatorSpec, n: int) -> tuple | None:
     """Return a key standing for ``spec``'s declaration on ``n`` bars, or None if it has none."""
-    try:
-        args = tuple(_token(a) for a in spec.args)
-        kwargs = tuple(sorted((k, _token(v)) for k, v in spec.kwargs.items()))
-        key = (id(spec.func), n, args, kwargs)
-        hash(key)
-    except _Unkeyed:
-        return None
-    except TypeError:  # an unhashable plain value (a float subclass, say)
-        return None
-    return key
-
-
-class _Unkeyed(Exception):
-    pass
-
-
-def _token(value: Any) -> tuple:
-    if isinstance(value, np.ndarray):
-        if value.flags.writeable:  # could be changed in place between two runs
-            raise _Unkeyed
-        return ("array", id(value))
-    if isinstance(value, _PLAIN):
-        return (type(value), value)
-    if type(value) is tuple:
-        return (tuple, tuple(_token(v) for v in value))
-    raise _Unkeyed
+    return declaration_key(spec.func, spec.args, spec.kwargs, n)
 
 
 def _keyed_objects(spec: IndicatorSpec) -> list[Any]:
     """The objects ``spec``'s key holds by identity: its function, then its arrays."""
-    kwargs = [spec.kwargs[k] for k in sorted(spec.kwargs)]
-    return [spec.func, *_arrays_in(spec.args), *_arrays_in(kwargs)]
-
-
-def _arrays_in(values: Any) -> list[np.ndarray]:
-    out: list[np.ndarray] = []
-    for v in values:
-        if isinstance(v, np.ndarray):
-            out.append(v)
-        elif type(v) is tuple:
-            out.extend(_arrays_in(v))
-    return out
+    return [spec.func, *keyed_arrays(spec.args, spec.kwargs)]
 
 
 def _ref(obj: Any) -> Any:
