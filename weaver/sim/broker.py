@@ -192,15 +192,11 @@ class SimulatedBroker:
         if reason is not None:
             self._emit(order, OrderRejected(now, reason))
             return order
-        if not self._handlers:  # nobody listens: apply the two events directly
-            order.apply(OrderSubmitted(now))
-            order.apply(OrderAccepted(now))
-        else:
-            self._emit(order, OrderSubmitted(now))
-            if order.status is OrderStatus.SUBMITTED:  # a handler may have canceled it already
-                self._emit(order, OrderAccepted(now))
-            if order.status not in _OPEN:
-                return order
+        self._emit(order, OrderSubmitted(now))
+        if order.status is OrderStatus.SUBMITTED:  # a handler may have canceled it already
+            self._emit(order, OrderAccepted(now))
+        if order.status not in _OPEN:
+            return order
         queue = self._working.get(order.symbol)
         if queue is None:
             self._working[order.symbol] = [order]
@@ -388,11 +384,7 @@ class SimulatedBroker:
                 self._notional.pop(coid, None)
             else:
                 self._notional[coid] = prev_notional + qty * px
-        event = OrderFilled(ts, qty, px) if completes else OrderPartiallyFilled(ts, qty, px)
-        order.apply(event)
-        if self._handlers:
-            for handler in self._handlers:
-                handler(order, event)
+        self._emit(order, OrderFilled(ts, qty, px) if completes else OrderPartiallyFilled(ts, qty, px))
         return fill
 
     def _rejection(self, order: Order) -> str | None:
