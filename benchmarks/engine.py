@@ -66,28 +66,12 @@ def run_weaver(bars) -> dict:
 def run_backtesting(bars) -> dict:
     import warnings
 
-    import pandas as pd
-    from backtesting import Backtest, Strategy
-    from backtesting.lib import crossover
+    from backtesting import Backtest
 
-    def SMA(values, k):  # noqa: N802 - backtesting.py's idiom
-        return pd.Series(values).rolling(k).mean()
+    from benchmarks.peers import QTY as PEER_QTY
+    from benchmarks.peers import SmaCrossBt
 
-    class SmaCrossBt(Strategy):
-        fast = FAST
-        slow = SLOW
-
-        def init(self):
-            self.f = self.I(SMA, self.data.Close, self.fast)
-            self.s = self.I(SMA, self.data.Close, self.slow)
-
-        def next(self):
-            if crossover(self.f, self.s):
-                if not self.position:
-                    self.buy(size=QTY)
-            elif crossover(self.s, self.f):
-                self.position.close()
-
+    assert (SmaCrossBt.fast, SmaCrossBt.slow, PEER_QTY) == (FAST, SLOW, QTY)
     df = bars.rename(columns=str.capitalize)[["Open", "High", "Low", "Close", "Volume"]]
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()

@@ -67,42 +67,11 @@ def raw_vectorbt(bars):
     return time.perf_counter() - t0, out
 
 
-def _backtesting_strategy():
-    import pandas as pd
-    from backtesting import Strategy
-    from backtesting.lib import crossover
-
-    def SMA(values, k):  # noqa: N802 - backtesting.py's idiom
-        return pd.Series(values).rolling(k).mean()
-
-    class SmaCrossBt(Strategy):
-        __qualname__ = "SmaCrossBt"
-        fast = 10
-        slow = 30
-
-        def init(self):
-            self.f = self.I(SMA, self.data.Close, self.fast)
-            self.s = self.I(SMA, self.data.Close, self.slow)
-
-        def next(self):
-            if crossover(self.f, self.s):
-                if not self.position:
-                    self.buy(size=QTY)
-            elif crossover(self.s, self.f):
-                self.position.close()
-
-    return SmaCrossBt
-
-
-SmaCrossBt = None
-
-
 def backtesting_optimize(bars, budget: float):
     import backtesting
     from backtesting import Backtest
 
-    global SmaCrossBt
-    SmaCrossBt = _backtesting_strategy()  # module-level, so its process pool can pickle it
+    from benchmarks.peers import SmaCrossBt
     backtesting.Pool  # noqa: B018 - its default pool: processes over all cores
     df = bars.rename(columns=str.capitalize)[["Open", "High", "Low", "Close", "Volume"]]
     warnings.simplefilter("ignore")
