@@ -14,6 +14,7 @@ __all__ = ["Fill"]
 
 _ZERO = Decimal(0)
 _UTC = timezone.utc
+_BUY = OrderSide.BUY
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ class Fill:
     @property
     def signed_qty(self) -> Decimal:
         """Return the quantity, positive for a buy and negative for a sell."""
-        return self.qty if self.side is OrderSide.BUY else -self.qty
+        return self.qty if self.side is _BUY else -self.qty
 
     @property
     def notional(self) -> Decimal:

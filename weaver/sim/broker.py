@@ -80,6 +80,28 @@ _FOK = TimeInForce.FOK
 _OPEN = frozenset(s for s in OrderStatus if s.is_open)
 _INF = float("inf")
 _NO_SYMBOLS: frozenset[str] = frozenset()
+_PENDING = OrderStatus.PENDING
+_SUBMITTED = OrderStatus.SUBMITTED
+
+#: float -> Decimal(repr(float)), shared by every broker: a backtest converts the same bar
+#: prices again and again (and a sweep, in every run); emptied when full
+_PRICE_DECIMALS: dict[float, Decimal] = {}
+_PRICE_CACHE_SIZE = 1 << 16
+
+
+def price_decimal(price: float) -> Decimal:
+    """Return ``Decimal(repr(price))``, the shortest decimal that reads back as ``price``.
+
+    Remembered per float value; zero is not (0.0 and -0.0 are equal keys, of different reprs).
+    """
+    value = _PRICE_DECIMALS.get(price)
+    if value is None:
+        value = Decimal(repr(price))
+        if price:
+            if len(_PRICE_DECIMALS) >= _PRICE_CACHE_SIZE:
+                _PRICE_DECIMALS.clear()
+            _PRICE_DECIMALS[price] = value
+    return value
 
 
 def _money(value: Decimal) -> str:
@@ -181,7 +203,7 @@ class SimulatedBroker:
         existing = self.orders.get(order.client_order_id)
         if existing is not None:
             return existing
-        if order.status is not OrderStatus.PENDING:
+        if order.status is not _PENDING:
             raise WeaverError(
                 f"cannot submit order {order.client_order_id!r} in status "
                 f"'{order.status.value}': only a pending order can be submitted"
@@ -193,7 +215,7 @@ class SimulatedBroker:
             self._emit(order, OrderRejected(now, reason))
             return order
         self._emit(order, OrderSubmitted(now))
-        if order.status is OrderStatus.SUBMITTED:  # a handler may have canceled it already
+        if order.status is _SUBMITTED:  # a handler may have canceled it already
             self._emit(order, OrderAccepted(now))
         if order.status not in _OPEN:
             return order
@@ -358,7 +380,7 @@ class SimulatedBroker:
     def _execute(self, order: Order, qty: Decimal, price: float, ts: datetime) -> Fill | None:
         """Apply one fill to the portfolio and the order, or cancel a buy cash cannot pay."""
         # float(): a numpy scalar's repr is 'np.float64(...)'
-        px = Decimal(repr(price if price.__class__ is float else float(price)))
+        px = _PRICE_DECIMALS.get(price) or price_decimal(price if price.__class__ is float else float(price))
         coid = order.client_order_id
         if self._free:
             prev_notional = fee = _ZERO
@@ -447,7 +469,7 @@ class SimulatedBroker:
             price = float(price)
         if not price > 0 or price == _INF:  # NaN fails the first test
             return None
-        return Decimal(repr(price))
+        return _PRICE_DECIMALS.get(price) or price_decimal(price)
 
     def _open_qty(self, symbol: str, side: OrderSide) -> Decimal:
         return sum(

@@ -105,3 +105,23 @@ def test_broker_accounting_adds_up(steps, slippage, participation) -> None:
         if order.tif.value in ("ioc", "fok") and order.is_open:  # only if it saw no bar yet
             assert type(order.events[-1]).__name__ == "OrderAccepted"
     assert set(broker.working_symbols) == {o.symbol for o in broker.orders.values() if o.is_open}
+
+
+@settings(max_examples=500, deadline=None)
+@given(price=st.floats(allow_nan=False) | st.sampled_from([0.0, -0.0, 100.01, 1e-300, 5e-324]))
+def test_price_decimals_are_the_shortest_decimal_of_the_float(price) -> None:
+    from weaver.sim.broker import price_decimal
+
+    for _ in range(2):  # the second call may come from the cache: the same value, sign and exponent
+        got = price_decimal(price)
+        want = Decimal(repr(price))
+        assert got == want or (got.is_nan() and want.is_nan())
+        assert str(got) == str(want)
+
+
+def test_the_price_decimal_cache_is_bounded() -> None:
+    from weaver.sim import broker
+
+    for k in range(broker._PRICE_CACHE_SIZE + 10):
+        broker.price_decimal(1.0 + k / 1024)
+    assert 0 < len(broker._PRICE_DECIMALS) <= broker._PRICE_CACHE_SIZE
