@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,8 @@ class PreparedBars:
         self.close_views: dict[str, memoryview] = {sym: memoryview(c) for sym, c in self.closes.items()}
         self.micros: np.ndarray = epoch_micros(self.index)
         self.micros.flags.writeable = False
+        #: bar position -> its datetime, made by the runs' clocks as they need them, for all runs
+        self.stamps: dict[int, datetime] = {}
         self._session_ends: dict[str, np.ndarray] = {}
 
     def session_end(self, session_tz: str) -> np.ndarray:
@@ -137,7 +140,7 @@ class Run:
         self.index = bars.index
         n = len(self.index)
         self.cursor = Cursor()
-        self.clock = BacktestClock(self.index, self.cursor, micros=bars.micros)
+        self.clock = BacktestClock(self.index, self.cursor, micros=bars.micros, stamps=bars.stamps)
         # the arrays are shared with other runs on the same bars (read-only); the dicts are this run's
         self.arrays: dict[str, dict[str, np.ndarray]] = {sym: dict(a) for sym, a in bars.arrays.items()}
         self.has_bar: dict[str, np.ndarray | None] = dict(bars.has_bar)

@@ -23,7 +23,7 @@ class BacktestClock:
     """
 
     def __init__(self, index: pd.DatetimeIndex, cursor: Cursor | None = None, *,
-                 micros: np.ndarray | None = None) -> None:
+                 micros: np.ndarray | None = None, stamps: dict[int, datetime] | None = None) -> None:
         self.index = index
         self.cursor = cursor if cursor is not None else Cursor()
         if micros is None:
@@ -33,6 +33,9 @@ class BacktestClock:
         # a memoryview indexes to plain ints
         self._us = memoryview(np.ascontiguousarray(micros, dtype=np.int64))
         self._memo: tuple[int, datetime] = (-2, datetime.min)  # no bar yet
+        # bar position -> its datetime, made on first use; clocks over the same bars may share
+        # one (a sweep's runs do), so each bar's time is made once for all of them
+        self._stamps: dict[int, datetime] = {} if stamps is None else stamps
 
     def now(self) -> datetime:
         """Return the current bar's timestamp, an aware UTC ``datetime``.
@@ -44,9 +47,11 @@ class BacktestClock:
         memo = self._memo
         if i == memo[0]:
             return memo[1]
-        if i < 0:
-            raise RuntimeError("the backtest clock has not started")
-        ts = datetime.fromtimestamp(self._us[i] / 1_000_000, timezone.utc)  # exact to the µs
+        ts = self._stamps.get(i)
+        if ts is None:
+            if i < 0:
+                raise RuntimeError("the backtest clock has not started")
+            ts = self._stamps[i] = datetime.fromtimestamp(self._us[i] / 1_000_000, timezone.utc)  # exact to the µs
         self._memo = (i, ts)
         return ts
 

@@ -122,3 +122,15 @@ def test_runs_on_prepared_bars_do_not_share_mutable_state() -> None:
     assert_same_result(second, first)
     assert first.fills is not second.fills
     assert np.array_equal(prepared.closes["SYN"], prepare_bars(wv.synthetic(500, "1h", seed=6))["SYN"]["close"])
+
+
+def test_runs_on_the_same_prepared_bars_share_each_bar_time() -> None:
+    prepared = PreparedBars(prepare_bars(wv.synthetic(2_000, "5min", seed=4)))
+    params = SmaCross.validate_params(fast=5, slow=20)
+
+    one = run_backtest(SmaCross, prepared, params)._orders
+    two = run_backtest(SmaCross, prepared, params)._orders
+
+    assert len(one) == len(two) > 10
+    assert all(a.created_at == b.created_at and a.created_at is b.created_at for a, b in zip(one, two, strict=True))
+    assert all(a.filled_at is b.filled_at for a, b in zip(one, two, strict=True))

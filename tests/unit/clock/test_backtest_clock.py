@@ -72,3 +72,18 @@ def test_a_clock_given_the_index_microseconds_tells_the_same_time() -> None:
     assert all(a == b for a, b in times) and len(times) == 50
     with pytest.raises(ValueError, match="49 microsecond stamps for 50 bars"):
         BacktestClock(index, Cursor(), micros=epoch_micros(index)[:49])
+
+
+def test_clocks_sharing_a_stamp_cache_make_each_bar_time_once() -> None:
+    index = pd.date_range("2024-01-01", periods=20, freq="1min", tz="UTC")
+    stamps: dict = {}
+    first = BacktestClock(index, Cursor(), micros=epoch_micros(index), stamps=stamps)
+    seen = [first.now() for _ in first.steps()]
+    second = BacktestClock(index, Cursor(), micros=epoch_micros(index), stamps=stamps)
+
+    again = [second.now() for _ in second.steps()]
+
+    assert seen == list(index) and len(stamps) == 20
+    assert all(a is b for a, b in zip(seen, again, strict=True))  # made by the first clock, reused
+    with pytest.raises(RuntimeError, match="not started"):
+        BacktestClock(index, Cursor(), stamps=stamps).now()
