@@ -92,21 +92,22 @@ def crossover(a: Any, b: Any) -> bool:
 
     ``a`` and ``b`` are lines, arrays or sequences; either may be a number.
     """
-    # Two lines: both hold their whole history, so where they cross is computed once (the
-    # vectorized twin of this rule, bar for bar the same) and each bar is a lookup. The memo
-    # maps the other line to (its values then, the crossings); it holds lines only.
+    # Two lines: both hold their whole history, so where they cross is computed once, in both
+    # directions (the vectorized twin of this rule, bar for bar the same), and each bar is a
+    # lookup. Each line maps the other to its crossings above it; a line given new values
+    # drops the memos on both sides (``Line._set``).
     try:
-        memo = a._crossings[b]
-        if memo[0] is b._values:
-            return memo[1][a._cursor.i]
+        return a._crossings[b][a._cursor.i]
     except (AttributeError, KeyError, TypeError):  # not a line, not computed yet, unhashable
         pass
     ca = a.__class__
     if ca is Indicator or ca is Line:  # the per-bar fast paths: a line against a line or a level
         cb = b.__class__
         if cb is Indicator or cb is Line:
-            memo = a._crossings[b] = (b._values, memoryview(cross_above(a._values, b._values)))
-            return memo[1][a._cursor.i]
+            above, below = _crossings(a._values, b._values)
+            b._crossings[a] = memoryview(below)
+            crossings = a._crossings[b] = memoryview(above)
+            return crossings[a._cursor.i]
         if cb is float or cb is int:
             av, i = a._list, a._cursor.i
             if not av[i] > b:
@@ -160,15 +161,26 @@ def cross_above(a: Any, b: Any) -> np.ndarray:
 
     The vectorized twin of :func:`crossover`, bar for bar the same rule.
     """
+    return _crossings(a, b)[0]
+
+
+def _crossings(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Return (where ``a`` crosses above ``b``, where it crosses below), as boolean arrays."""
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    sign = np.sign(d)
-    # the latest bar whose sign is not an exact tie (a NaN counts, and so breaks the chain)
-    n = len(sign)
-    latest = np.maximum.accumulate(np.where(sign != 0, np.arange(n), -1))
-    carried = np.where(latest >= 0, sign[np.maximum(latest, 0)], np.nan)
-    prev = np.concatenate(([np.nan], carried[:-1]))
+    n = len(d)
+    above, below = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    if n < 2:
+        return above, below
+    if not (d == 0).any():  # no exact ties: the bar before decides (a NaN never crosses)
+        prev = d[:-1]
+    else:  # a tie carries the latest untied sign forward (a NaN counts, and so breaks the chain)
+        sign = np.sign(d)
+        latest = np.maximum.accumulate(np.where(sign != 0, np.arange(n), -1))
+        prev = np.where(latest >= 0, sign[np.maximum(latest, 0)], np.nan)[:-1]
     with np.errstate(invalid="ignore"):
-        return (d > 0) & (prev < 0)
+        np.logical_and(d[1:] > 0, prev < 0, out=above[1:])
+        np.logical_and(d[1:] < 0, prev > 0, out=below[1:])
+    return above, below
 
 
 @pure

@@ -128,6 +128,32 @@ def test_vectorized_crossings_equal_the_per_bar_rule(a: list[float], b: list[flo
     assert cross_below(b, a).tolist() == per_bar
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-3, 3) | st.just(np.nan), min_size=2, max_size=40),
+       st.lists(st.floats(-3, 3), min_size=2, max_size=40))
+def test_vectorized_crossings_of_untied_lines_equal_the_per_bar_rule(a: list[float], b: list[float]) -> None:
+    # values drawn from a continuum rarely tie: the crossings take their tie-free path
+    n = min(len(a), len(b))
+    a, b = a[:n], b[:n]
+
+    assert cross_above(a, b).tolist() == _signals_per_bar(a, b)
+    assert cross_below(a, b).tolist() == _signals_per_bar(b, a)
+
+
+def test_crossings_in_both_directions_each_follow_the_rule() -> None:
+    a = [1.0, 4.0, 2.0, 5.0, 0.0, 0.0, 3.0]
+    b = [2.0, 3.0, 3.0, 3.0, 1.0, 0.0, 1.0]
+    la, lb, cursor = _lines(a, b)
+    seen = []
+    for i in range(len(a)):
+        cursor.i = i
+        seen.append((crossover(la, lb), crossover(lb, la)))
+
+    assert seen == list(zip(_signals_per_bar(a, b), _signals_per_bar(b, a), strict=True))
+    assert seen == [(False, False), (True, False), (False, True), (True, False), (False, True),
+                    (False, False), (True, False)]
+
+
 def test_a_line_crossing_a_level_follows_the_same_rule() -> None:
     line, _, cursor = _lines([1.0, 3.0, 3.0, 4.0, 3.0, 5.0], [0.0] * 6)
     seen = []
@@ -152,3 +178,11 @@ def test_crossings_follow_a_line_whose_values_are_replaced() -> None:
     lb._set(np.array([3.0, 5.0]))
 
     assert not crossover(la, lb)
+
+    lb._set(np.array([0.5, 5.0]))  # now b crosses above a: the other direction follows too
+
+    assert crossover(lb, la) and not crossover(la, lb)
+
+    la._set(np.array([0.0, 6.0]))
+
+    assert crossover(la, lb) and not crossover(lb, la)
