@@ -47,7 +47,7 @@ class BacktestResult:
         strategy: str,
         params: dict[str, Any],
         bars: dict[str, pd.DataFrame],
-        trades: pd.DataFrame,
+        trades: pd.DataFrame | dict[str, Any],
         orders: pd.DataFrame | list[Order],
         fills: pd.DataFrame | dict[str, Any],
         equity: pd.Series,
@@ -57,13 +57,19 @@ class BacktestResult:
         self.strategy = strategy
         self.params = params
         self.bars = bars
-        self.trades = trades
+        self._trades = trades
         self._orders = orders
         self._fills = fills
         self.equity = equity
         self.exposure = exposure
         self.timeframe = timeframe
         self.timings: dict[str, float] = {}
+
+    @cached_property
+    def trades(self) -> pd.DataFrame:
+        """Return the round trips, one row each (see the class docstring)."""
+        trades = self._trades
+        return trades if isinstance(trades, pd.DataFrame) else _trades_frame(trades)
 
     @cached_property
     def orders(self) -> pd.DataFrame:
@@ -87,7 +93,7 @@ class BacktestResult:
         first = next(iter(self.bars.values()))["close"]
         ends = self.equity.index[[0, -1]]
         closes = pd.Series([first.asof(t) for t in ends], index=ends, dtype=float)
-        return compute_stats(self.equity, self.trades, closes, self.exposure, self.timeframe)
+        return compute_stats(self.equity, self._trades, closes, self.exposure, self.timeframe)
 
     @property
     def drawdown(self) -> pd.Series:
@@ -176,12 +182,11 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
         equity += held
         del held
     np.round(equity, 8, out=equity)  # float sums of cent prices leave 1e-11 dust
-    trades = _trades(fills, run)
     return BacktestResult(
         strategy=run.strategy_cls.__name__,
         params=params,
         bars=run.frames,
-        trades=trades,
+        trades=_trade_columns(fills, run),  # tabled on first use
         orders=orders,
         fills=fills,  # tabled on first use
         equity=pd.Series(equity, index=index, name="equity", copy=False),
@@ -270,12 +275,13 @@ def _orders_frame(orders: Any) -> pd.DataFrame:
 _NAT = np.iinfo(np.int64).min
 
 
-def _trades(fills: dict[str, Any], run: Run) -> pd.DataFrame:
-    """Pair fills into round trips, first in first out, per symbol.
+def _trade_columns(fills: dict[str, Any], run: Run) -> dict[str, Any]:
+    """Pair fills into round trips, first in first out, per symbol; return the trade columns.
 
     A lot still open at the end becomes a trade with empty exit fields whose pnl is marked
     at the symbol's last close. Commission is shared out per unit: a trade carries its
-    part of the entry fill's fee and of the exit fill's.
+    part of the entry fill's fee and of the exit fill's. The columns are those of
+    ``BacktestResult.trades`` but ``duration``, in its row order (by entry time, then symbol).
     """
     parts = []
     all_stamps = fills["timestamp"].as_unit("ns").asi8
@@ -291,32 +297,39 @@ def _trades(fills: dict[str, Any], run: Run) -> pd.DataFrame:
         pair = _paired if _flat_to_flat(q) else _fifo
         parts.append((sym, pair(stamps, q, price, fee, last)))
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in TRADE_COLUMNS})
+        return {c: np.zeros(0) for c in TRADE_COLUMNS if c != "duration"}
     # columns: direction, qty, entry ns, entry price, entry fee/unit, exit ns, exit price,
     # exit fee/unit, mark (the exit price, or the last close for a trade still open)
     cols = [np.concatenate([p[1][k] for p in parts]) for k in range(9)]
-    direction, qty, entry_ns, entry_price, entry_fee, exit_ns, exit_price, exit_fee, mark = cols
     symbol = np.concatenate([np.full(len(p[1][0]), p[0], dtype=object) for p in parts])
+    if len(parts) > 1:  # by entry time, then symbol; stable
+        rank = np.unique(symbol, return_inverse=True)[1]
+        order = np.lexsort((rank, cols[2]))
+        cols, symbol = [c[order] for c in cols], symbol[order]
+    direction, qty, entry_ns, entry_price, entry_fee, exit_ns, exit_price, exit_fee, mark = cols
     commission = (entry_fee + exit_fee) * qty
     pnl = direction * (mark - entry_price) * qty - commission
-    entry_time = pd.DatetimeIndex(entry_ns.astype("datetime64[ns]")).tz_localize("UTC")
-    exit_time = pd.DatetimeIndex(exit_ns.astype("datetime64[ns]")).tz_localize("UTC")
-    frame = pd.DataFrame({
+    return {
         "symbol": symbol,
         "side": np.where(direction > 0, "long", "short"),
         "qty": qty,
-        "entry_time": entry_time,
+        "entry_time": pd.DatetimeIndex(entry_ns.astype("datetime64[ns]")).tz_localize("UTC"),
         "entry_price": entry_price,
-        "exit_time": exit_time,
+        "exit_time": pd.DatetimeIndex(exit_ns.astype("datetime64[ns]")).tz_localize("UTC"),
         "exit_price": exit_price,
         "pnl": pnl,
         "return_pct": 100.0 * pnl / (entry_price * qty),
-        "duration": exit_time - entry_time,
         "commission": commission,
-    })
-    if len(parts) > 1:
-        frame = frame.sort_values(["entry_time", "symbol"], kind="stable").reset_index(drop=True)
-    return frame
+    }
+
+
+def _trades_frame(columns: dict[str, Any]) -> pd.DataFrame:
+    if not len(columns["qty"]):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in TRADE_COLUMNS})
+    return pd.DataFrame({
+        **{c: columns[c] for c in TRADE_COLUMNS if c != "duration"},
+        "duration": columns["exit_time"] - columns["entry_time"],
+    }, columns=TRADE_COLUMNS)
 
 
 def _flat_to_flat(q: np.ndarray) -> bool:

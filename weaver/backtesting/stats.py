@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -131,15 +131,16 @@ def _on_first_call(module: types.ModuleType, name: str) -> Callable[..., Any]:
 
 def compute_stats(
     equity: pd.Series,
-    trades: pd.DataFrame,
+    trades: pd.DataFrame | Mapping[str, Any],
     closes: pd.Series,
     exposure: np.ndarray,
     timeframe: str | None,
 ) -> pd.Series:
     """Return the statistics Series of a run (see the module docstring for units).
 
-    ``closes`` are the first symbol's closes carried onto the run's bars; only the first and
-    the last are used (for the buy-and-hold return).
+    ``trades`` is the trade table, or its columns (``pnl``, ``return_pct``, ``exit_time``,
+    ``commission``). ``closes`` are the first symbol's closes carried onto the run's bars;
+    only the first and the last are used (for the buy-and-hold return).
     """
     ep = load_empyrical()
 
@@ -150,14 +151,23 @@ def compute_stats(
     np.divide(values[1:], values[:-1], out=returns[1:])
     returns[1:] -= 1.0  # simple returns, bar over bar; 0 on the first bar
     start_value, end_value = float(equity.iloc[0]), float(equity.iloc[-1])
-    closed = trades[trades["exit_time"].notna()] if len(trades) else trades
-    pnl = closed["pnl"].to_numpy(dtype=float) if len(closed) else np.zeros(0)
-    rets = closed["return_pct"].to_numpy(dtype=float) if len(closed) else np.zeros(0)
+    if "pnl" not in trades:  # a table without trades may come without columns
+        trades = {"pnl": (), "return_pct": (), "exit_time": (), "commission": ()}
+    all_pnl = np.asarray(trades["pnl"], dtype=float)
+    n_trades = len(all_pnl)
+    closed = ~np.asarray(pd.isna(trades["exit_time"]), dtype=bool) if n_trades else np.zeros(0, dtype=bool)
+    pnl = all_pnl[closed]
+    rets = np.asarray(trades["return_pct"], dtype=float)[closed]
     wins, losses = pnl[pnl > 0], pnl[pnl < 0]
     total_return = end_value / start_value - 1.0
 
     def ratio(value: float) -> float:
         return float(value) if np.isfinite(value) else np.nan
+
+    cagr = ratio(ep.cagr(returns, annualization=ppy))
+    max_drawdown = float(ep.max_drawdown(returns))
+    # empyrical's calmar_ratio, from the two numbers it would compute again
+    calmar = ratio(cagr / abs(max_drawdown)) if max_drawdown < 0 else np.nan
 
     stats = {
         "start": index[0],
@@ -169,22 +179,22 @@ def compute_stats(
         "equity_peak": float(equity.max()),
         "total_return": total_return,
         "buy_hold_return": float(closes.iloc[-1] / closes.iloc[0] - 1.0),
-        "cagr": ratio(ep.cagr(returns, annualization=ppy)),
+        "cagr": cagr,
         "volatility": ratio(ep.annual_volatility(returns, annualization=ppy)),
         "sharpe": (sharpe := ratio(ep.sharpe_ratio(returns, annualization=ppy))),
         "sortino": ratio(ep.sortino_ratio(returns, annualization=ppy)),
-        "calmar": ratio(ep.calmar_ratio(returns, annualization=ppy)),
-        "max_drawdown": float(ep.max_drawdown(returns)),
+        "calmar": calmar,
+        "max_drawdown": max_drawdown,
         "max_drawdown_duration": max_drawdown_duration(equity),
-        "n_trades": int(len(trades)),
+        "n_trades": n_trades,
         "win_rate": float(len(wins) / len(pnl)) if len(pnl) else np.nan,
         "profit_factor": float(wins.sum() / -losses.sum()) if len(losses) else np.nan,
         "avg_trade_pct": float(rets.mean()) if len(rets) else np.nan,
         "best_trade_pct": float(rets.max()) if len(rets) else np.nan,
         "worst_trade_pct": float(rets.min()) if len(rets) else np.nan,
-        "commission": float(trades["commission"].sum()) if len(trades) else 0.0,
+        "commission": float(np.sum(trades["commission"])) if n_trades else 0.0,
         # the roadmap's RunStats
-        "total_trades": int(len(trades)),
+        "total_trades": n_trades,
         "winning_trades": int(len(wins)),
         "total_pnl": end_value - start_value,
         "sharpe_ratio": sharpe,

@@ -12,7 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import weaver as wv
-from weaver.backtesting.stats import compute_stats, max_drawdown_duration
+from weaver.backtesting.stats import (
+    compute_stats,
+    max_drawdown_duration,
+    periods_per_year,
+)
 from weaver.strategy import Strategy
 
 from .conftest import flat_bars, make_bars
@@ -146,3 +150,26 @@ def test_stats_of_one_symbol_match_compute_stats_on_its_closes() -> None:
     expected = compute_stats(res.equity, res.trades, bars["close"], res.exposure, res.timeframe)
     pd.testing.assert_series_equal(res.stats, expected)
     assert res.stats["max_drawdown_duration"] == reference_max_drawdown_duration(res.equity)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-0.05, 0.05), min_size=2, max_size=300), st.sampled_from([None, "1d", "1m"]))
+def test_return_ratios_are_empyricals(steps, timeframe) -> None:  # noqa: ANN001
+    import empyrical as ep
+
+    values = 100_000 * np.cumprod(1.0 + np.array(steps))
+    index = pd.date_range("2024-01-01", periods=len(values), freq="1min" if timeframe == "1m" else "1D", tz="UTC")
+    equity = pd.Series(values, index=index)
+    trades = wv.backtest(BuyThenSell, flat_bars(6)).trades.iloc[:0]
+    returns = np.concatenate(([0.0], values[1:] / values[:-1] - 1.0))
+    ppy = periods_per_year(index, timeframe)
+    with np.errstate(over="ignore"):  # a few minutes' return compounded over a year
+        stats = compute_stats(equity, trades, pd.Series([1.0, 1.0], index=index[[0, -1]]),
+                              np.zeros(len(values), bool), timeframe)
+        expected = [("cagr", ep.cagr(returns, annualization=ppy)),
+                    ("calmar", ep.calmar_ratio(returns, annualization=ppy)),
+                    ("sharpe", ep.sharpe_ratio(returns, annualization=ppy)),
+                    ("max_drawdown", ep.max_drawdown(returns))]
+    for name, want in expected:
+        want = float(want) if np.isfinite(want) else np.nan
+        assert stats[name] == want or (np.isnan(stats[name]) and np.isnan(want)), name

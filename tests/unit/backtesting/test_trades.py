@@ -57,3 +57,30 @@ def test_partial_closes_and_flips_are_paired_first_in_first_out() -> None:
         ["long", 4.0, 101.0, 102.0], ["long", 6.0, 101.0, 103.0], ["short", 4.0, 103.0, 104.0]]
     assert t["pnl"].tolist() == pytest.approx([4.0, 12.0, -4.0])
     assert (t["exit_time"] > t["entry_time"]).all() and t["duration"].iloc[0] == pd.Timedelta(days=1)
+
+
+class BothEveryThird(Strategy):
+    """Every third bar buy one share of each symbol (last given first); close them a bar later."""
+
+    def init(self) -> None:
+        self.bar = -1
+
+    def next(self) -> None:
+        self.bar += 1
+        for sym in reversed(self.symbols):
+            if self.bar % 3 == 0:
+                self.buy(1, symbol=sym)
+            elif self.bar % 3 == 1:
+                self.close(symbol=sym)
+
+
+def test_trades_of_several_symbols_are_ordered_by_entry_time_then_symbol() -> None:
+    bars = {s: make_bars([(10.0 + i, 11.0 + i, 9.0 + i, 10.0 + i) for i in range(12)], symbol=s)
+            for s in ("ZZZ", "AAA")}
+
+    t = wv.backtest(BothEveryThird, bars).trades
+
+    assert len(t) == 8
+    assert list(zip(t["entry_time"], t["symbol"], strict=True)) == sorted(zip(t["entry_time"], t["symbol"], strict=True))
+    assert list(t["symbol"][:2]) == ["AAA", "ZZZ"]
+    assert (t["duration"] == t["exit_time"] - t["entry_time"]).all()
