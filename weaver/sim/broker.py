@@ -177,6 +177,11 @@ class SimulatedBroker:
         self.fill_model = fill_model if fill_model is not None else FillModel(
             slippage=slippage, rng=rng
         )
+        # the default rules without slippage or volume limits: a market order fills what remains
+        # at the open, kept within the bar, as FillModel.match decides, without building a match
+        self._plain = (
+            self.fill_model.__class__ is FillModel and self.fill_model.slippage is None and participation is None
+        )
         self.orders: dict[str, Order] = {}
         """Every order ever submitted (also rejected ones), in submission order."""
         self.fills: list[Fill] = []
@@ -317,9 +322,10 @@ class SimulatedBroker:
         queue = self._working.get(symbol)
         if not queue:
             return []
-        bar = BarView(ts, open, high, low, close, volume)
+        bar = None
         capacity = None if self.participation is None else self._capacity(volume)
         model = self.fill_model
+        plain = self._plain
         made: list[Fill] = []
         closed = False
         # A snapshot: orders submitted by handlers during this bar wait for the next one.
@@ -327,9 +333,16 @@ class SimulatedBroker:
             if order.status not in _OPEN:  # canceled by a handler earlier in this loop
                 closed = True
                 continue
-            match = model.match(order, bar, capacity)
-            if match is not None:
-                fill = self._execute(order, match.qty, match.price, ts)
+            if plain and order.type is _MARKET:
+                qty = order.qty - order.filled_qty
+                price = high if open > high else low if open < low else open
+            else:
+                if bar is None:
+                    bar = BarView(ts, open, high, low, close, volume)
+                match = model.match(order, bar, capacity)
+                qty, price = (None, None) if match is None else (match.qty, match.price)
+            if qty is not None:
+                fill = self._execute(order, qty, price, ts)
                 if fill is not None:
                     made.append(fill)
                     if capacity is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 
 from weaver.sim import FillModel
 
-from .builders import D, at, make_bar, make_broker, make_order, working
+from .builders import D, at, feed, make_bar, make_broker, make_order, working
 
 PRICE = st.floats(min_value=1.0, max_value=1_000.0, allow_nan=False, allow_infinity=False)
 
@@ -125,3 +126,32 @@ def test_the_price_decimal_cache_is_bounded() -> None:
     for k in range(broker._PRICE_CACHE_SIZE + 10):
         broker.price_decimal(1.0 + k / 1024)
     assert 0 < len(broker._PRICE_DECIMALS) <= broker._PRICE_CACHE_SIZE
+
+
+class _SameModel(FillModel):
+    """The default rules through a subclass: the broker must take the general matching path."""
+
+
+def _replay(steps, **kwargs):  # noqa: ANN001, ANN202
+    broker, ref, events = make_broker(cash=1_000_000, **kwargs)
+    for minute, (new_orders, bar, session_end) in enumerate(steps, start=1):
+        ref.now = at(minute - 1)
+        for order in new_orders:
+            broker.submit(copy.deepcopy(order))
+        bar = make_bar(bar.open, bar.high, bar.low, bar.close, bar.volume, minute=minute)
+        feed(broker, bar, session_end=session_end)
+        ref.prices["AAPL"] = bar.close
+    orders = [(o.client_order_id, o.status, o.filled_qty, o.avg_fill_price) for o in broker.orders.values()]
+    return broker.fills, orders, events, broker.portfolio.cash
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    steps=st.lists(st.tuples(st.lists(orders(), max_size=3), bars(), st.booleans()), min_size=1, max_size=8),
+    participation=st.sampled_from([None, 0.1]),
+)
+def test_the_default_model_fills_as_its_general_matching_does(steps, participation) -> None:  # noqa: ANN001
+    fast = _replay(steps, participation=participation)
+    general = _replay(steps, participation=participation, fill_model=_SameModel())
+
+    assert fast == general
