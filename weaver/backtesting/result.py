@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 from collections import deque
+from decimal import Decimal
 from functools import cached_property
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -209,6 +211,9 @@ def _bar_numbers(index: pd.DatetimeIndex, stamps: pd.DatetimeIndex) -> np.ndarra
     return index.get_indexer(stamps)
 
 
+_BUY = OrderSide.BUY
+_side, _qty, _price, _commission, _symbol, _order_id = map(
+    attrgetter, ("side", "qty", "price", "commission", "symbol", "order_id"))
 _FILL_COLUMNS = ["timestamp", "symbol", "side", "qty", "price", "commission", "order_id"]
 
 
@@ -216,19 +221,19 @@ def _fill_columns(fills: list[Any], stamps: pd.DatetimeIndex | None = None) -> d
     """Return the fills as columns (numpy arrays, plus ``signed_qty``); ``stamps`` are their
     timestamps when known (their bars'), else they are read from the fills."""
     count = len(fills)
-    buy = np.fromiter((f.side is OrderSide.BUY for f in fills), dtype=bool, count=count)
-    qty = np.fromiter((f.qty for f in fills), dtype=float, count=count)
-    commission = (np.zeros(count) if all(f.commission.is_zero() for f in fills)
-                  else np.fromiter((f.commission for f in fills), dtype=float, count=count))
+    buy = np.fromiter(map(_BUY.__eq__, map(_side, fills)), dtype=bool, count=count)
+    qty = np.fromiter(map(float, map(_qty, fills)), dtype=float, count=count)
+    commission = (np.zeros(count) if all(map(Decimal.is_zero, map(_commission, fills)))
+                  else np.fromiter(map(float, map(_commission, fills)), dtype=float, count=count))
     return {
         "timestamp": (pd.DatetimeIndex([f.timestamp for f in fills]) if stamps is None
                       else stamps).tz_convert("UTC") if count else pd.DatetimeIndex([], tz="UTC"),
-        "symbol": np.array([f.symbol for f in fills], dtype=object),
+        "symbol": np.array(list(map(_symbol, fills)), dtype=object),
         "side": np.where(buy, "buy", "sell"),
         "qty": qty,
-        "price": np.fromiter((f.price for f in fills), dtype=float, count=count),
+        "price": np.fromiter(map(float, map(_price, fills)), dtype=float, count=count),
         "commission": commission,
-        "order_id": [f.order_id for f in fills],
+        "order_id": list(map(_order_id, fills)),
         "signed_qty": np.where(buy, qty, -qty),
     }
 
