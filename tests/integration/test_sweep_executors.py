@@ -57,6 +57,20 @@ def test_dask_client_matches_in_process(goog, reference, cluster) -> None:
     pd.testing.assert_frame_equal(res.frame, reference)
 
 
+def test_a_dask_sweep_runs_no_combination_in_the_client(goog, reference, cluster, monkeypatch) -> None:
+    # the workers time their first combinations themselves: nothing runs here alone first
+    from weaver.backtesting import engine
+
+    here = []
+    real = engine.run_backtest
+    monkeypatch.setattr(engine, "run_backtest", lambda *a, **k: here.append(a) or real(*a, **k))
+
+    res = run(SmaCross, goog, cluster[1], **GRID)
+
+    assert here == []
+    pd.testing.assert_frame_equal(res.frame, reference)
+
+
 def test_dask_scheduler_address_matches_in_process(goog, reference, cluster) -> None:
     lc, _ = cluster
 

@@ -46,6 +46,18 @@ def batches(items: list[Item], workers: int, seconds_per_item: float | None, tar
     return [items[i:i + size] for i in range(0, n, size)]
 
 
+def _first_batches(items: list[Item], workers: int, seconds_per_item: float | None,
+                   target_seconds: float) -> tuple[list[list[Item]], list[Item] | None]:
+    """Return the batches to start with, and the items to batch once the first comes back.
+
+    Not timed yet: one combination per worker, timed where it runs, and the rest later in
+    batches sized by that timing (no serial probe in this process). Timed: all batches now.
+    """
+    if seconds_per_item is None and len(items) > workers:
+        return [[item] for item in items[:workers]], items[workers:]
+    return batches(items, workers, seconds_per_item, target_seconds), None
+
+
 class InProcessExecutor:
     """Run every combination here, one after another (no parallelism; easiest to debug)."""
 
@@ -105,14 +117,7 @@ class ProcessExecutor:
 
         blob = cloudpickle.dumps(job)
         ctx = multiprocessing.get_context(self.mp_context)
-        later: list[Item] | None = None
-        if seconds_per_item is None and len(items) > self.workers:
-            # not timed yet: one combination per worker first, timed where it runs, then the
-            # rest in batches sized by that timing (no serial probe in this process)
-            pending = [[item] for item in items[:self.workers]]
-            later = items[self.workers:]
-        else:
-            pending = batches(items, self.workers, seconds_per_item, self.target_batch_seconds)
+        pending, later = _first_batches(items, self.workers, seconds_per_item, self.target_batch_seconds)
         restarts, compute, lost = 0, 0.0, 0
         while pending:
             failed: list[list[Item]] = []
@@ -234,18 +239,27 @@ class DaskExecutor:
         started = time.perf_counter()
         [shared] = client.scatter([frames], broadcast=True, hash=False)
         blob = cloudpickle.dumps(job)
-        work = batches(items, self.workers, seconds_per_item, self.target_batch_seconds)
-        futures = [client.submit(run_in_dask, blob, shared, batch, pure=False) for batch in work]
-        compute = 0.0
+        workers = self.workers
+        first, later = _first_batches(items, workers, seconds_per_item, self.target_batch_seconds)
+        futures = [client.submit(run_in_dask, blob, shared, batch, pure=False) for batch in first]
+        count, compute = len(futures), 0.0
+        done = as_completed(futures)
         try:
-            for fut in as_completed(futures):
+            for fut in done:
                 rows, spent = fut.result()
                 compute += spent
                 on_rows(rows)
+                if later is not None:  # the first timing sizes the rest
+                    more = [client.submit(run_in_dask, blob, shared, batch, pure=False)
+                            for batch in batches(later, workers, spent / len(rows), self.target_batch_seconds)]
+                    futures += more
+                    count += len(more)
+                    done.update(more)
+                    later = None
         finally:
             client.cancel(futures + [shared])
         wall = time.perf_counter() - started
-        return {"compute_seconds": compute, "batches": len(work), "wall_seconds": wall}
+        return {"compute_seconds": compute, "batches": count, "wall_seconds": wall}
 
     def __repr__(self) -> str:
         return f"DaskExecutor({self.address or self._client!r})"

@@ -232,17 +232,17 @@ def sweep(
             where = "in-process"
             info = run_vectorized(strategy, frames, items, options, on_rows)
         else:
-            from weaver.research.executors import InProcessExecutor, ProcessExecutor, resolve_executor
+            from weaver.research.executors import DaskExecutor, InProcessExecutor, ProcessExecutor, resolve_executor
 
             runner = resolve_executor(executor)
             where = runner.name
             job = Job(strategy, options)
             per_item = None
             rest = items
-            if not isinstance(runner, InProcessExecutor | ProcessExecutor) and len(items) > 1:
-                # run the first combination here: it checks the job before anything is shipped
-                # to the cluster and times one combination, to size the batches (local
-                # processes time their first combinations themselves)
+            if not isinstance(runner, InProcessExecutor | ProcessExecutor | DaskExecutor) and len(items) > 1:
+                # another executor: run the first combination here, which checks the job before
+                # anything is shipped and times one combination, to size the batches (Weaver's
+                # executors time their first combinations where they run them)
                 first, spent = run_items(job, frames, items[:1])
                 on_rows(first)
                 per_item, rest = spent, items[1:]
