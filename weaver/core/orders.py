@@ -309,27 +309,25 @@ class Order:
         return self
 
     def _apply_fill(self, event: _FillEvent) -> None:
-        remaining = self.remaining_qty
+        qty, done = event.qty, self.filled_qty
+        remaining = self.qty - done  # remaining_qty, inline: every fill passes here
+        completes = event.__class__ is OrderFilled  # the two fill events are final classes
         detail = ""
-        if event.qty > remaining:
-            detail = f"fill qty {event.qty} exceeds remaining qty {remaining}"
-        elif isinstance(event, OrderFilled) and event.qty < remaining:
-            detail = (
-                f"fill qty {event.qty} leaves {remaining - event.qty} unfilled; "
-                "use OrderPartiallyFilled"
-            )
-        elif isinstance(event, OrderPartiallyFilled) and event.qty == remaining:
-            detail = f"fill qty {event.qty} completes the order; use OrderFilled"
+        if qty > remaining:
+            detail = f"fill qty {qty} exceeds remaining qty {remaining}"
+        elif completes and qty < remaining:
+            detail = f"fill qty {qty} leaves {remaining - qty} unfilled; use OrderPartiallyFilled"
+        elif not completes and qty == remaining:
+            detail = f"fill qty {qty} completes the order; use OrderFilled"
         if detail:
             raise InvalidTransition(self.status, event, self.client_order_id, detail)
-        filled = self.filled_qty + event.qty
+        filled = done + qty
         if self.avg_fill_price is None:
             self.avg_fill_price = event.price
         else:
-            notional = self.avg_fill_price * self.filled_qty + event.price * event.qty
-            self.avg_fill_price = notional / filled
+            self.avg_fill_price = (self.avg_fill_price * done + event.price * qty) / filled
         self.filled_qty = filled
-        if isinstance(event, OrderFilled):
+        if completes:
             self.filled_at = event.timestamp
 
     def mark_triggered(self) -> None:

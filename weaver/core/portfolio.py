@@ -14,6 +14,7 @@ from weaver.core.fills import Fill
 __all__ = ["Account", "Portfolio", "Position"]
 
 _ZERO = Decimal(0)
+_BUY = OrderSide.BUY
 _COST_QUANTUM = Decimal("1e-12")
 
 
@@ -210,7 +211,8 @@ class Portfolio:
         position = self.positions.get(symbol)
         if position is None:
             position = self.positions[symbol] = Position(symbol)
-        signed, price, fee = fill.signed_qty, fill.price, fill.commission
+        price, fee = fill.price, fill.commission
+        signed = fill.qty if fill.side is _BUY else -fill.qty  # signed_qty, inline: per fill
         realized = position._book(signed, price, fee)
         self.cash -= signed * price + fee
         return realized

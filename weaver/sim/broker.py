@@ -413,7 +413,7 @@ class SimulatedBroker:
         fill = Fill(coid, order.symbol, order.side, qty, px, ts, fee)
         self.portfolio.apply(fill)
         self.fills.append(fill)
-        completes = qty == order.remaining_qty
+        completes = qty == order.qty - order.filled_qty  # remaining_qty, inline: per fill
         if not self._free:  # what the order filled so far, for per-order minimums and caps
             if completes:
                 self._notional.pop(coid, None)
