@@ -94,10 +94,10 @@ def crossover(a: Any, b: Any) -> bool:
     """
     # Two lines: both hold their whole history, so where they cross is computed once, in both
     # directions (the vectorized twin of this rule, bar for bar the same), and each bar is a
-    # lookup. Each line maps the other to its crossings above it; a line given new values
-    # drops the memos on both sides (``Line._set``).
+    # lookup. Each line maps the other to the bars where it crosses above it (a set: crossings
+    # are rare); a line given new values drops the memos on both sides (``Line._set``).
     try:
-        return a._crossings[b][a._cursor.i]
+        return a._cursor.i in a._crossings[b]
     except (AttributeError, KeyError, TypeError):  # not a line, not computed yet, unhashable
         pass
     ca = a.__class__
@@ -105,9 +105,9 @@ def crossover(a: Any, b: Any) -> bool:
         cb = b.__class__
         if cb is Indicator or cb is Line:
             above, below = _crossings(a._values, b._values)
-            b._crossings[a] = memoryview(below)
-            crossings = a._crossings[b] = memoryview(above)
-            return crossings[a._cursor.i]
+            b._crossings[a] = frozenset(np.flatnonzero(below).tolist())
+            crossings = a._crossings[b] = frozenset(np.flatnonzero(above).tolist())
+            return a._cursor.i in crossings
         if cb is float or cb is int:
             av, i = a._list, a._cursor.i
             if not av[i] > b:

@@ -37,11 +37,11 @@ class Line:
         self._values = values
         # a memoryview indexes to plain floats, twice as fast as numpy scalars, with no copy
         self._list = memoryview(values)
-        # other line -> whether this line crosses above it at each bar: ``crossover``'s memo,
-        # kept on both lines at once, so both drop it when either gets new values
+        # other line -> the bars where this line crosses above it: ``crossover``'s memo, kept
+        # on both lines at once, so both drop it when either gets new values
         for other in getattr(self, "_crossings", ()):
             other._crossings.pop(self, None)
-        self._crossings: dict[Line, memoryview] = {}
+        self._crossings: dict[Line, frozenset[int]] = {}
 
     def __getitem__(self, key: Any) -> Any:
         i = self._cursor.i
