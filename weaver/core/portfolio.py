@@ -152,27 +152,32 @@ class Position:
 
     def _book(self, signed: Decimal, price: Decimal, commission: Decimal) -> Decimal:
         """Book ``signed`` units at ``price``; return the realized P&L (see :meth:`apply`)."""
+        # locals and comparisons with a Decimal zero: every fill of a backtest passes here
         self.commission += commission
-        cost = self.cost_basis if self.cost_basis is not None else self.avg_price * self.qty
-        if self.qty == 0 or (self.qty > 0) == (signed > 0):
-            self.qty += signed
-            self.cost_basis = cost + signed * price
-            self.avg_price = self.cost_basis / self.qty
+        qty, cost = self.qty, self.cost_basis
+        if cost is None:
+            cost = self.avg_price * qty
+        if not qty or (qty > _ZERO) == (signed > _ZERO):
+            qty += signed
+            cost = cost + signed * price
+            self.qty, self.cost_basis, self.avg_price = qty, cost, cost / qty
             return _ZERO
 
-        closed = min(abs(signed), abs(self.qty))
+        held = abs(qty)
+        closed = min(abs(signed), held)
         # The closed share of the cost basis; exact when the whole position closes.
-        removed = cost if closed == abs(self.qty) else _cost_share(cost, closed, abs(self.qty))
-        closing = closed if signed > 0 else -closed
+        removed = cost if closed == held else _cost_share(cost, closed, held)
+        closing = closed if signed > _ZERO else -closed
         realized = -closing * price - removed
         self.realized_pnl += realized
-        self.qty += closing
-        self.cost_basis = cost - removed
-        opening = signed - closing
-        if self.qty == 0:
-            self.cost_basis = opening * price
+        qty += closing
+        cost = cost - removed
+        if not qty:
+            opening = signed - closing
+            cost = opening * price
             self.avg_price = price if opening else _ZERO
-            self.qty = opening
+            qty = opening
+        self.qty, self.cost_basis = qty, cost
         return realized
 
 
