@@ -37,16 +37,29 @@ def pure(func: F) -> F:
     return func
 
 
+def _causal(func: F) -> F:
+    """Mark one of Weaver's own indicators causal: its value at a bar uses no later bar.
+
+    The look-ahead guard trusts these and checks every other indicator; the suite checks
+    each of them (``tests/unit/strategy/test_lookahead.py``), so they are not recomputed on
+    cut histories in every run.
+    """
+    func.__weaver_causal__ = True  # type: ignore[attr-defined]
+    return func
+
+
 def _series(x: Any) -> pd.Series:
     return pd.Series(np.asarray(x, dtype=float))
 
 
+@_causal
 @pure
 def sma(x: Any, n: int) -> np.ndarray:
     """Return the simple moving average of ``x`` over ``n`` bars."""
     return _series(x).rolling(n, min_periods=n).mean().to_numpy()
 
 
+@_causal
 @pure
 def ema(x: Any, n: int) -> np.ndarray:
     """Return the exponential moving average of ``x`` with span ``n``, seeded after ``n`` bars."""
@@ -55,6 +68,7 @@ def ema(x: Any, n: int) -> np.ndarray:
     return out
 
 
+@_causal
 @pure
 def rsi(x: Any, n: int = 14) -> np.ndarray:
     """Return Wilder's relative strength index of ``x`` over ``n`` bars (0..100)."""
@@ -69,6 +83,7 @@ def rsi(x: Any, n: int = 14) -> np.ndarray:
     return out
 
 
+@_causal
 @pure
 def atr(high: Any, low: Any, close: Any, n: int = 14) -> np.ndarray:
     """Return Wilder's average true range over ``n`` bars."""
@@ -78,6 +93,7 @@ def atr(high: Any, low: Any, close: Any, n: int = 14) -> np.ndarray:
     return pd.Series(tr).ewm(alpha=1 / n, adjust=False, min_periods=n).mean().to_numpy()
 
 
+@_causal
 @pure
 def bollinger(x: Any, n: int = 20, k: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return the Bollinger bands (lower, middle, upper) of ``x``: SMA(n) ± k population std."""
@@ -155,6 +171,7 @@ class _Constant:
         return 1 << 62
 
 
+@_causal
 @pure
 def cross_above(a: Any, b: Any) -> np.ndarray:
     """Return a boolean array: True on every bar where ``a`` crosses above ``b``.
@@ -183,6 +200,7 @@ def _crossings(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
     return above, below
 
 
+@_causal
 @pure
 def cross_below(a: Any, b: Any) -> np.ndarray:
     """Return a boolean array: True on every bar where ``a`` crosses below ``b``."""

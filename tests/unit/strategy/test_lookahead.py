@@ -22,6 +22,20 @@ def normalised_by_max(close: np.ndarray) -> np.ndarray:
     return np.asarray(close) / np.max(close)
 
 
+def user_sma(close: np.ndarray, n: int) -> np.ndarray:
+    """A user's indicator (Weaver's sma under another name): the guard checks it."""
+    return sma(close, n)
+
+
+class UserSmaCross(Strategy):
+    fast: int = 10
+    slow: int = 30
+
+    def init(self) -> None:
+        self.f = self.indicator(user_sma, self.data.close, self.fast)
+        self.s = self.indicator(user_sma, self.data.close, self.slow)
+
+
 def strategy_with(func, *args):  # noqa: ANN001, ANN202
     class Uses(Strategy):
         def init(self) -> None:
@@ -115,28 +129,60 @@ def run_on(prepared, strategy, **params):
 
 def test_an_identical_declaration_on_the_same_bars_is_checked_once(monkeypatch) -> None:
     from weaver.backtesting.engine import PreparedBars, prepare_bars
-    from weaver.strategy.examples import SmaCross
 
     checked = count_checks(monkeypatch)
     prepared = PreparedBars(prepare_bars(wv.synthetic(500, "1h", seed=7)))
 
     for fast, slow in [(5, 20), (5, 40), (10, 20), (5, 20)]:
-        run_on(prepared, SmaCross, fast=fast, slow=slow)
+        run_on(prepared, UserSmaCross, fast=fast, slow=slow)
 
-    assert sorted(checked) == ["sma(…, 10)", "sma(…, 20)", "sma(…, 40)", "sma(…, 5)"]
+    assert sorted(checked) == ["user_sma(…, 10)", "user_sma(…, 20)", "user_sma(…, 40)", "user_sma(…, 5)"]
 
 
 def test_other_bars_are_checked_again(monkeypatch) -> None:
     from weaver.backtesting.engine import PreparedBars, prepare_bars
-    from weaver.strategy.examples import SmaCross
 
     checked = count_checks(monkeypatch)
     frames = prepare_bars(wv.synthetic(500, "1h", seed=7))
 
-    run_on(PreparedBars(frames), SmaCross, fast=5, slow=20)
-    run_on(PreparedBars(frames), SmaCross, fast=5, slow=20)
+    run_on(PreparedBars(frames), UserSmaCross, fast=5, slow=20)
+    run_on(PreparedBars(frames), UserSmaCross, fast=5, slow=20)
 
     assert len(checked) == 4
+
+
+def test_weavers_own_indicators_are_trusted_and_a_users_are_checked(monkeypatch) -> None:
+    from weaver.strategy.examples import SmaCross
+
+    checked = count_checks(monkeypatch)
+    bars = wv.synthetic(500, "1h", seed=7)
+
+    wv.backtest(SmaCross, bars, fast=5, slow=20)
+    assert checked == []  # causal by construction, proven below for every one of them
+
+    wv.backtest(UserSmaCross, bars, fast=5, slow=20)
+    assert sorted(checked) == ["user_sma(…, 20)", "user_sma(…, 5)"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_indicator_weaver_trusts_passes_the_look_ahead_check(seed: int) -> None:
+    from weaver.strategy import indicators
+    from weaver.strategy.base import IndicatorSpec, _as_arrays
+    from weaver.strategy.lookahead import check_indicator
+
+    bars = wv.synthetic(400, "1h", seed=seed)
+    h, l, c = (bars[f].to_numpy() for f in ("high", "low", "close"))
+    calls = {
+        "sma": (c, 20), "ema": (c, 20), "rsi": (c, 14), "atr": (h, l, c, 14), "bollinger": (c, 20, 2.0),
+        "cross_above": (c, indicators.sma(c, 10)), "cross_below": (c, indicators.sma(c, 10)),
+    }
+    trusted = [name for name in dir(indicators) if getattr(getattr(indicators, name), "__weaver_causal__", False)]
+
+    assert sorted(trusted) == sorted(calls)
+    for name, args in calls.items():
+        func = getattr(indicators, name)
+        values = _as_arrays(func(*args), len(bars), name)
+        check_indicator(IndicatorSpec(name, func, args, {}, values), bars.index)
 
 
 @pytest.mark.parametrize(("func", "args"), [(peek_next_close, ()), (centred_mean, (5,)), (normalised_by_max, ())])
