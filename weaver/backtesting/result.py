@@ -55,6 +55,7 @@ class BacktestResult:
         equity: pd.Series,
         exposure: np.ndarray,
         timeframe: str | None,
+        hold_closes: tuple[float, float],
     ) -> None:
         self.strategy = strategy
         self.params = params
@@ -65,6 +66,7 @@ class BacktestResult:
         self.equity = equity
         self.exposure = exposure
         self.timeframe = timeframe
+        self._hold_closes = hold_closes
         self.timings: dict[str, float] = {}
 
     @cached_property
@@ -90,12 +92,8 @@ class BacktestResult:
         """Return the run's statistics (computed once, on first use)."""
         from weaver.backtesting.stats import compute_stats
 
-        # buy and hold: the first symbol's first and last closes, carried onto the run's bars
-        # (asof, as a forward fill would, without a forward-filled copy of every bar)
-        first = next(iter(self.bars.values()))["close"]
-        ends = self.equity.index[[0, -1]]
-        closes = pd.Series([first.asof(t) for t in ends], index=ends, dtype=float)
-        return compute_stats(self.equity, self._trades, closes, self.exposure, self.timeframe)
+        # buy and hold: the first symbol's first and last closes carried onto the run's bars
+        return compute_stats(self.equity, self._trades, self._hold_closes, self.exposure, self.timeframe)
 
     @property
     def drawdown(self) -> pd.Series:
@@ -184,6 +182,7 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
         equity += held
         del held
     np.round(equity, 8, out=equity)  # float sums of cent prices leave 1e-11 dust
+    first_closes = run.closes[run.symbols[0]]
     return BacktestResult(
         strategy=run.strategy_cls.__name__,
         params=params,
@@ -194,6 +193,8 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
         equity=pd.Series(equity, index=index, name="equity", copy=False),
         exposure=exposed,
         timeframe=run.timeframe,
+        # the first symbol's closes carried onto the run's bars: its first and last
+        hold_closes=(float(first_closes[0]), float(first_closes[-1])),
     )
 
 

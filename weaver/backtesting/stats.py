@@ -60,6 +60,10 @@ def max_drawdown_duration(equity: pd.Series) -> pd.Timedelta:
     times = equity.index.asi8
     # a chunk at a time, carrying the running peak and where it was: whole-length temporaries
     # here were the largest allocation of the statistics on millions of bars
+    # the time below a peak is longest on the bar before the next peak (or on the last bar):
+    # from the bars at a (new or equal) peak alone, a chunk at a time, carrying the running
+    # peak and the latest peak's bar; whole-length temporaries here were the largest
+    # allocation of the statistics on millions of bars
     peak, last_peak, longest = values[0], 0, 0
     for lo in range(0, n, _CHUNK):
         hi = min(lo + _CHUNK, n)
@@ -67,11 +71,13 @@ def max_drawdown_duration(equity: pd.Series) -> pd.Timedelta:
         running = np.maximum.accumulate(part)
         np.maximum(running, peak, out=running)  # a NaN makes the peak NaN from there on
         peak = running[-1]
-        # the index of the latest peak at or before each bar (the first bar if none)
-        at = np.where(part >= running, np.arange(lo, hi), last_peak)
-        np.maximum.accumulate(at, out=at)
-        last_peak = int(at[-1])
-        longest = max(longest, int((times[lo:hi] - times[at]).max()))
+        peaks = np.flatnonzero(part >= running)
+        if len(peaks):
+            peaks += lo
+            starts = np.concatenate(([last_peak], peaks[:-1]))
+            longest = max(longest, int((times[np.maximum(peaks - 1, starts)] - times[starts]).max()))
+            last_peak = int(peaks[-1])
+    longest = max(longest, int(times[n - 1] - times[last_peak]))
     return pd.Timedelta(longest, unit=getattr(equity.index, "unit", "ns"))
 
 
@@ -139,8 +145,8 @@ def compute_stats(
     """Return the statistics Series of a run (see the module docstring for units).
 
     ``trades`` is the trade table, or its columns (``pnl``, ``return_pct``, ``exit_time``,
-    ``commission``). ``closes`` are the first symbol's closes carried onto the run's bars;
-    only the first and the last are used (for the buy-and-hold return).
+    ``commission``). ``closes`` are the first symbol's closes carried onto the run's bars (a
+    Series or an array); only the first and the last are used (for the buy-and-hold return).
     """
     ep = load_empyrical()
 
@@ -150,7 +156,8 @@ def compute_stats(
     returns = np.zeros(len(values))
     np.divide(values[1:], values[:-1], out=returns[1:])
     returns[1:] -= 1.0  # simple returns, bar over bar; 0 on the first bar
-    start_value, end_value = float(equity.iloc[0]), float(equity.iloc[-1])
+    start_value, end_value = float(values[0]), float(values[-1])
+    ends = np.asarray(closes, dtype=float)[[0, -1]]
     if "pnl" not in trades:  # a table without trades may come without columns
         trades = {"pnl": (), "return_pct": (), "exit_time": (), "commission": ()}
     all_pnl = np.asarray(trades["pnl"], dtype=float)
@@ -178,7 +185,7 @@ def compute_stats(
         "equity_final": end_value,
         "equity_peak": float(equity.max()),
         "total_return": total_return,
-        "buy_hold_return": float(closes.iloc[-1] / closes.iloc[0] - 1.0),
+        "buy_hold_return": float(ends[-1] / ends[0] - 1.0),
         "cagr": cagr,
         "volatility": ratio(ep.annual_volatility(returns, annualization=ppy)),
         "sharpe": (sharpe := ratio(ep.sharpe_ratio(returns, annualization=ppy))),
