@@ -275,16 +275,13 @@ class Run:
 
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
-    """Let the garbage collector run less often during the bar loop, and skip what it made.
+    """Let the garbage collector run less often during the bar loop.
 
     The loop allocates many small objects (orders, events, fills) that are freed by
     reference counting or kept for the result; collecting every 700 allocations, over a
     heap holding the bars, costs about a tenth of a busy run. Objects that already exist are
-    frozen out of the collector's scans and the youngest generation's threshold is raised.
-    Afterwards what the loop made is moved, unscanned, to the oldest generation (frozen, then
-    unfrozen with the rest): the orders, events and fills live as long as the result, and the
-    first young collection after the loop would otherwise scan them all (about 3% of a
-    sweep's combination). The threshold is restored.
+    frozen out of the collector's scans and the youngest generation's threshold is raised;
+    both are restored afterwards.
     """
     threshold = gc.get_threshold()
     gc.freeze()
@@ -293,7 +290,6 @@ def _fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*threshold)
-        gc.freeze()
         gc.unfreeze()
 
 

@@ -295,26 +295,3 @@ def test_equity_is_cash_before_a_later_symbols_first_bar() -> None:
 
     assert res.equity.tolist() == [1_000.0] * 6
     assert res.stats["equity_start"] == 1_000.0 and res.stats["total_return"] == 0.0
-
-
-class Flip(Strategy):
-    """Buy on one bar, close on the next: an order every bar."""
-
-    def next(self) -> None:
-        if self.position:
-            self.close()
-        else:
-            self.buy(1)
-
-
-def test_what_the_loop_made_joins_the_oldest_generation_and_collection_settings_return() -> None:
-    import gc
-
-    before = (gc.get_threshold(), gc.isenabled(), gc.get_freeze_count())
-    res = wv.backtest(Flip, wv.synthetic(3_000, "1min", seed=3))
-    young = {id(o) for g in (0, 1) for o in gc.get_objects(generation=g)}
-
-    # the orders, events and fills live as long as the result: young collections need not scan them
-    assert len(res._orders) > 2_000
-    assert not any(id(o) in young for o in res._orders[:100])
-    assert (gc.get_threshold(), gc.isenabled(), gc.get_freeze_count()) == before
