@@ -295,3 +295,31 @@ def test_equity_is_cash_before_a_later_symbols_first_bar() -> None:
 
     assert res.equity.tolist() == [1_000.0] * 6
     assert res.stats["equity_start"] == 1_000.0 and res.stats["total_return"] == 0.0
+
+
+WATCHED: list = []
+
+
+class MakesCycles(Strategy):
+    """Leaves a reference cycle behind on every bar, watched through a weak reference."""
+
+    def next(self) -> None:
+        import weakref
+
+        class Node:
+            pass
+
+        node = Node()
+        node.me = node
+        WATCHED.append(weakref.ref(node))
+
+
+def test_cycles_a_strategy_leaves_behind_are_collected_as_young_garbage() -> None:
+    import gc
+
+    WATCHED.clear()
+    wv.backtest(MakesCycles, wv.synthetic(2_000, "1min", seed=3))
+    gc.collect(1)  # the young generations only: no full collection needed
+
+    assert len(WATCHED) > 1_900
+    assert [r for r in WATCHED if r() is not None] == []
