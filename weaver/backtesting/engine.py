@@ -147,7 +147,10 @@ class Run:
         self.timeframe = bars.timeframe
         self.session_end = bars.session_end(session_tz)
         self.closes = dict(bars.closes)
-        self._close_views = bars.close_views
+        # a function of the cursor and the closes, not a method: the broker and the strategy
+        # keep it, and a reference back to this run would tie every order, event and fill of
+        # it into a cycle that only the garbage collector frees (reference counting does now)
+        self.price_of: Callable[[str], float] = _price_lookup(self.cursor, bars.close_views)
         self.initial_cash = Decimal(repr(float(cash)))
         self.portfolio = Portfolio(cash=self.initial_cash, positions={})
         self.broker = SimulatedBroker(
@@ -179,11 +182,6 @@ class Run:
         self.n = n
         self.fill_bars: list[int] = []
         """The bar of each of the broker's fills, in order (fills happen only in the loop)."""
-
-    def price_of(self, symbol: str) -> float:
-        """Return ``symbol``'s close at the current bar (the reference price for sizing)."""
-        i = self.cursor.i
-        return self._close_views[symbol][i if i > 0 else 0]
 
     def initialize(self, lookahead_check: bool) -> float:
         """Run the strategy's ``init()``, check its indicators, return the guard's seconds."""
@@ -273,15 +271,25 @@ class Run:
             ) from exc
 
 
+def _price_lookup(cursor: Cursor, closes: Mapping[str, memoryview]) -> Callable[[str], float]:
+    def price_of(symbol: str) -> float:
+        """Return ``symbol``'s close at the current bar (the reference price for sizing)."""
+        i = cursor.i
+        return closes[symbol][i if i > 0 else 0]
+
+    return price_of
+
+
 @contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Let the garbage collector run less often during the bar loop.
+def fewer_collections() -> Iterator[None]:
+    """Let the garbage collector run less often during the bar loop (or a sweep's run).
 
     The loop allocates many small objects (orders, events, fills) that are freed by
     reference counting or kept for the result; collecting every 700 allocations, over a
     heap holding the bars, costs about a tenth of a busy run. Objects that already exist are
     frozen out of the collector's scans and the youngest generation's threshold is raised;
-    both are restored afterwards.
+    both are restored afterwards. Nothing made inside escapes the young generations, so
+    cycles left behind are collected as usual. It nests.
     """
     threshold = gc.get_threshold()
     gc.freeze()
@@ -411,7 +419,7 @@ def run_backtest(
     )
     guard = run.initialize(lookahead_check)
     t1 = time.perf_counter()
-    with _fewer_collections():
+    with fewer_collections():
         run.execute(progress)
     t2 = time.perf_counter()
     result = build_result(run, params)

@@ -38,17 +38,20 @@ class PositionView:
     ``pnl`` the unrealized profit at the current bar's close.
     """
 
-    __slots__ = ("_strategy", "symbol")
+    # the portfolio and the price lookup rather than the strategy, which holds these views:
+    # no reference cycle keeps a finished run's objects waiting for the garbage collector
+    __slots__ = ("_portfolio", "_price_of", "symbol")
 
-    def __init__(self, strategy: Strategy, symbol: str) -> None:
-        self._strategy = strategy
+    def __init__(self, portfolio: Portfolio, price_of: Callable[[str], float], symbol: str) -> None:
+        self._portfolio = portfolio
+        self._price_of = price_of
         self.symbol = symbol
 
     def _position(self) -> Position | None:
-        return self._strategy._portfolio.positions.get(self.symbol)
+        return self._portfolio.positions.get(self.symbol)
 
     def __bool__(self) -> bool:
-        p = self._strategy._portfolio.positions.get(self.symbol)
+        p = self._portfolio.positions.get(self.symbol)
         return p is not None and p.qty != 0
 
     @property
@@ -69,7 +72,7 @@ class PositionView:
         p = self._position()
         if p is None or p.qty == 0:
             return 0.0
-        return float(p.qty) * (self._strategy._price_of(self.symbol) - float(p.avg_price))
+        return float(p.qty) * (self._price_of(self.symbol) - float(p.avg_price))
 
     @property
     def is_long(self) -> bool:
@@ -180,7 +183,7 @@ class Strategy:
         self._seq = 0
         self._indicators: list[IndicatorSpec] = []
         self._primary = next(iter(datas))
-        self._positions = {s: PositionView(self, s) for s in datas}
+        self._positions = {s: PositionView(portfolio, price_of, s) for s in datas}
         for name, value in params.items():
             setattr(self, name, value)
         self.data: Data | Universe = datas[self._primary] if len(datas) == 1 else Universe(datas)

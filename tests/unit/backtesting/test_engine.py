@@ -323,3 +323,28 @@ def test_cycles_a_strategy_leaves_behind_are_collected_as_young_garbage() -> Non
 
     assert len(WATCHED) > 1_900
     assert [r for r in WATCHED if r() is not None] == []
+
+
+def test_a_dropped_result_frees_its_orders_events_and_fills_without_the_cycle_collector() -> None:
+    import gc
+
+    from weaver.strategy.examples import SmaCross
+
+    bars = wv.synthetic(3_000, "1min", seed=3)
+    gc.collect()
+    gc.disable()
+    try:
+        res = wv.backtest(SmaCross, bars, fast=5, slow=20)
+        res.stats  # noqa: B018 - computed, as a sweep does
+        orders = len(res._orders)
+        del res
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = {type(o).__name__ for o in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+    assert orders > 100
+    assert not left & {"Order", "OrderFilled", "Fill", "SimulatedBroker", "SmaCross", "Run"}, left
