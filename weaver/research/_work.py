@@ -75,20 +75,23 @@ def run_items(job: Job, frames: dict[str, Any], items: list[Item]) -> tuple[list
     are unaffected. With :class:`SweepBars`, the bars are prepared once per process for all
     batches; with a plain dict, once per call.
     """
-    from weaver.backtesting.engine import run_backtest
+    from weaver.backtesting.engine import fewer_collections, run_backtest
 
     started = time.perf_counter()
     shared = frames if isinstance(frames, SweepBars) else SweepBars(frames)
     rows = []
     for pos, symbol, params in items:
         row: dict[str, Any] = {"_pos": pos}
-        try:
-            bars = shared.prepared(symbol)
-            stats = run_backtest(job.strategy, bars, params, **job.options).stats
-            row.update({k: _plain(stats[k]) for k in STAT_NAMES})
-            row["error"] = None
-        except Exception as exc:  # one bad combination must not sink the sweep
-            row["error"] = f"{type(exc).__name__}: {exc}"
+        # the run's orders, events and fills are freed with its result, before the collector
+        # runs again: the first young collection after the bar loop would scan them all
+        with fewer_collections():
+            try:
+                bars = shared.prepared(symbol)
+                stats = run_backtest(job.strategy, bars, params, **job.options).stats
+                row.update({k: _plain(stats[k]) for k in STAT_NAMES})
+                row["error"] = None
+            except Exception as exc:  # one bad combination must not sink the sweep
+                row["error"] = f"{type(exc).__name__}: {exc}"
         rows.append(row)
     return rows, time.perf_counter() - started
 

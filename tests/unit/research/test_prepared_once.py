@@ -127,3 +127,27 @@ def test_sweep_bars_travel_without_their_prepared_bars(goog) -> None:
         assert copy._prepared == {}
         pd.testing.assert_frame_equal(copy["GOOG"], goog)
     assert len(pickle.dumps(bars)) < len(pickle.dumps(dict(bars))) * 1.05
+
+
+def test_a_combination_is_freed_before_the_collector_scans_it(goog) -> None:
+    # a young collection right after each run would scan every order, event and fill it made
+    import gc
+
+    items = [(k, None, SmaCross.validate_params(fast=f, slow=s)) for k, (f, s) in
+             enumerate([(2, 3), (2, 4), (3, 4), (2, 5), (3, 5), (4, 5)])]
+    seen = []
+
+    def watch(phase: str, info: dict) -> None:
+        if phase == "start":
+            seen.append(info["generation"])
+
+    shared = SweepBars({"GOOG": goog})
+    run_items(Job(SmaCross, OPTIONS), shared, items[:1])  # prepared bars and memos, untimed
+    gc.callbacks.append(watch)
+    try:
+        rows, _ = run_items(Job(SmaCross, OPTIONS), shared, items)
+    finally:
+        gc.callbacks.remove(watch)
+
+    assert [r["error"] for r in rows] == [None] * len(items) and min(r["n_trades"] for r in rows) > 50
+    assert len(seen) < len(items) / 2, seen
