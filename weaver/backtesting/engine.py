@@ -8,6 +8,7 @@ the loop, vectorized, from the fills.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -280,6 +281,10 @@ def _price_lookup(cursor: Cursor, closes: Mapping[str, memoryview]) -> Callable[
     return price_of
 
 
+_COLLECTIONS_LOCK = threading.Lock()
+_collections_state = {"depth": 0, "threshold": gc.get_threshold()}
+
+
 @contextmanager
 def fewer_collections() -> Iterator[None]:
     """Let the garbage collector run less often during the bar loop (or a sweep's run).
@@ -288,17 +293,25 @@ def fewer_collections() -> Iterator[None]:
     reference counting or kept for the result; collecting every 700 allocations, over a
     heap holding the bars, costs about a tenth of a busy run. Objects that already exist are
     frozen out of the collector's scans and the youngest generation's threshold is raised;
-    both are restored afterwards. Nothing made inside escapes the young generations, so
-    cycles left behind are collected as usual. It nests.
+    both are restored when the last of the contexts open at once ends (they nest, and
+    threads may overlap them, as Dask's do). What is made inside stays young, so cycles
+    left behind are collected as usual.
     """
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+    state = _collections_state
+    with _COLLECTIONS_LOCK:
+        if state["depth"] == 0:
+            state["threshold"] = threshold = gc.get_threshold()
+            gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+        state["depth"] += 1
+        gc.freeze()
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
+        with _COLLECTIONS_LOCK:
+            state["depth"] -= 1
+            if state["depth"] == 0:
+                gc.set_threshold(*state["threshold"])
+                gc.unfreeze()
 
 
 def _merged_index(frames: dict[str, pd.DataFrame]) -> pd.DatetimeIndex:
