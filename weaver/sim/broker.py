@@ -361,7 +361,10 @@ class SimulatedBroker:
             else:
                 closed = True
         if closed:
-            queue[:] = [o for o in queue if o.status in _OPEN]
+            if len(queue) == 1 and queue[0].status not in _OPEN:  # the usual case: its one order is done
+                queue.clear()
+            else:
+                queue[:] = [o for o in queue if o.status in _OPEN]
             if not queue and self._working.get(symbol) is queue:
                 del self._working[symbol]
         return made
@@ -425,7 +428,7 @@ class SimulatedBroker:
     def _rejection(self, order: Order) -> str | None:
         """Return why ``order`` must be rejected, or None if it may work."""
         qty = order.qty
-        if qty <= 0:
+        if qty <= _ZERO:
             return f"qty {qty} must be > 0"
         if order.symbol not in self.symbols:
             known = ", ".join(sorted(self.symbols)[:10])
@@ -449,7 +452,7 @@ class SimulatedBroker:
             open_buys = self._open_qty(order.symbol, _BUY) if order.symbol in self._working else _ZERO
             covers = max(_ZERO, -position - open_buys)  # short not yet covered by other buys
             opening = qty - covers
-            if opening > 0:
+            if opening > _ZERO:
                 ref = self._ref_price(order.symbol)
                 if ref is None:
                     return (

@@ -29,6 +29,7 @@ _TIF = {t.value: t for t in TimeInForce}
 _BUY, _SELL = OrderSide.BUY, OrderSide.SELL
 _MARKET, _LIMIT, _STOP, _STOP_LIMIT = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT
 _DAY = TimeInForce.DAY
+_ZERO = Decimal(0)
 
 
 class PositionView:
@@ -52,7 +53,7 @@ class PositionView:
 
     def __bool__(self) -> bool:
         p = self._portfolio.positions.get(self.symbol)
-        return p is not None and p.qty != 0
+        return p is not None and p.qty != _ZERO
 
     @property
     def qty(self) -> float:
@@ -265,9 +266,9 @@ class Strategy:
         """
         sym = symbol or self._primary
         p = self._portfolio.positions.get(sym)
-        if p is None or p.qty == 0:
+        if p is None or not p.qty:
             return None
-        side = _SELL if p.qty > 0 else _BUY
+        side = _SELL if p.qty > _ZERO else _BUY
         return self._submit(sym, side, abs(p.qty), None, None, _DAY)
 
     def cancel(self, order: Order) -> Order:

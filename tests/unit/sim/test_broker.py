@@ -358,6 +358,27 @@ def test_order_submitted_by_a_handler_during_a_bar_waits_for_the_next_bar() -> N
     assert [(f.order_id, f.price) for f in second] == [("exit", D(105))]
 
 
+def test_an_order_a_handler_puts_in_place_of_a_canceled_one_keeps_working() -> None:
+    # the handler submits a replacement, then cancels the rest of the partly filled order:
+    # the symbol's queue holds one order again, the new one, which must stay
+    broker, _, _ = make_broker(participation=0.5)
+
+    def replace(order, event):
+        if order.client_order_id == "big" and type(event).__name__ == "OrderPartiallyFilled":
+            broker.submit(make_order("buy", 1, client_order_id="small"))
+            broker.cancel("big")
+
+    broker.on_update(replace)
+    broker.submit(make_order("buy", 100, client_order_id="big"))
+
+    first = feed(broker, make_bar(100, 101, 99, 100, volume=10))
+    second = feed(broker, make_bar(102, 103, 101, 102, volume=10, minute=2))
+
+    assert [(f.order_id, f.qty) for f in first] == [("big", D(5))]
+    assert [(f.order_id, f.qty) for f in second] == [("small", D(1))]
+    assert broker.get_order("big").status is S.CANCELLED
+
+
 def test_order_canceled_by_a_handler_mid_bar_does_not_fill() -> None:
     broker, _, _ = make_broker()
 
