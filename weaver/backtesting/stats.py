@@ -58,8 +58,6 @@ def max_drawdown_duration(equity: pd.Series) -> pd.Timedelta:
     if n == 0:
         return pd.Timedelta(0)
     times = equity.index.asi8
-    # a chunk at a time, carrying the running peak and where it was: whole-length temporaries
-    # here were the largest allocation of the statistics on millions of bars
     # the time below a peak is longest on the bar before the next peak (or on the last bar):
     # from the bars at a (new or equal) peak alone, a chunk at a time, carrying the running
     # peak and the latest peak's bar; whole-length temporaries here were the largest
