@@ -216,10 +216,7 @@ class Strategy:
         """
         label = name or _label(func, args, kwargs)
         n = len(self._datas[self._primary]._index)
-        arrays = _pure_values.get(func, args, kwargs, n)
-        if arrays is None:
-            arrays = _as_arrays(func(*args, **kwargs), n, label)
-            _pure_values.put(func, args, kwargs, n, arrays)
+        arrays = _pure_values.values(func, args, kwargs, n, lambda: _as_arrays(func(*args, **kwargs), n, label))
         spec = IndicatorSpec(label, func, args, kwargs, arrays)
         self._indicators.append(spec)
         lines = tuple(Indicator(a, self._cursor, label if len(arrays) == 1 else f"{label}[{k}]")
@@ -382,65 +379,68 @@ class _PureValues:
     :func:`~weaver.strategy.indicators.pure` gives the same values for the same inputs, so
     they are computed once: the key is the function, the number of bars, each array argument
     by identity and each plain argument by value (see :mod:`weaver.strategy.declarations`:
-    only read-only arrays, such as the engine's bars, which cannot change). An entry goes when one of its
-    arrays is freed; at most ``limit_bytes`` of values are kept, the oldest dropped first.
+    only read-only arrays, such as the engine's bars, which cannot change). An entry goes when
+    its function or one of its arrays is freed; at most ``limit_bytes`` of values are kept,
+    the oldest dropped first.
     The shared values are read-only.
     """
 
     def __init__(self, limit_bytes: int = 256 << 20) -> None:
         self.limit_bytes = limit_bytes
-        self._entries: dict[tuple, list[np.ndarray]] = {}
+        # key -> (values, the finalizers that drop the entry when its function or an array goes)
+        self._entries: dict[tuple, tuple[list[np.ndarray], list[weakref.finalize]]] = {}
         self._bytes = 0
         # Dask runs backtests in worker threads; reentrant, because a garbage collection while
         # it is held may free some bars and so run ``_forget`` on the same thread
         self._lock = threading.RLock()
 
-    def _key(self, func: Callable[..., Any], args: tuple, kwargs: dict, n: int) -> tuple[tuple, list] | None:
-        if not getattr(func, "__weaver_pure__", False):
-            return None
-        key = declaration_key(func, args, kwargs, n)
-        return None if key is None else (key, keyed_arrays(args, kwargs))
-
-    def get(self, func: Callable[..., Any], args: tuple, kwargs: dict, n: int) -> list[np.ndarray] | None:
-        """Return the values of this declaration if they are known, else None."""
-        keyed = self._key(func, args, kwargs, n)
-        if keyed is None:
-            return None
+    def values(self, func: Callable[..., Any], args: tuple, kwargs: dict, n: int,
+               compute: Callable[[], list[np.ndarray]]) -> list[np.ndarray]:
+        """Return this declaration's values: the kept ones, or ``compute()`` (kept if it qualifies)."""
+        key = declaration_key(func, args, kwargs, n) if getattr(func, "__weaver_pure__", False) else None
+        if key is None:
+            return compute()
         with self._lock:
-            return self._entries.get(keyed[0])
+            entry = self._entries.get(key)
+        if entry is not None:
+            return entry[0]
+        values = compute()
+        self._put(key, [func, *keyed_arrays(args, kwargs)], values)
+        return values
 
-    def put(self, func: Callable[..., Any], args: tuple, kwargs: dict, n: int, values: list[np.ndarray]) -> None:
-        """Keep ``values`` (made read-only) for this declaration, if it qualifies."""
-        keyed = self._key(func, args, kwargs, n)
-        if keyed is None:
-            return
-        key, arrays = keyed
+    def _put(self, key: tuple, owners: list[Any], values: list[np.ndarray]) -> None:
         size = sum(v.nbytes for v in values)
         if size > self.limit_bytes:
             return
         for v in values:
             v.flags.writeable = False
         with self._lock:
+            if key in self._entries:  # another thread kept them meanwhile
+                return
             while self._entries and self._bytes + size > self.limit_bytes:
                 self._drop(next(iter(self._entries)))
-            self._entries[key] = values
+            # the key holds the owners' ids: the entry goes with any of them, before an id can
+            # be reused; a builtin has no weak references, and the module keeps it alive
+            finalizers = []
+            for obj in owners:
+                try:
+                    finalizers.append(weakref.finalize(obj, self._forget, key))
+                except TypeError:
+                    continue
+            self._entries[key] = (values, finalizers)
             self._bytes += size
-        # the key holds the function's and the arrays' ids: the entry goes with any of them,
-        # before an id can be reused
-        for obj in (func, *arrays):
-            try:
-                weakref.finalize(obj, self._forget, key)
-            except TypeError:  # no weak references (a builtin): kept alive by the module
-                continue
 
     def _forget(self, key: tuple) -> None:
         with self._lock:
             self._drop(key)
 
     def _drop(self, key: tuple) -> None:
-        values = self._entries.pop(key, None)
-        if values is not None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            values, finalizers = entry
             self._bytes -= sum(v.nbytes for v in values)
+            for finalizer in finalizers:  # the others still watch their objects: stop them
+                finalizer.detach()
 
 
 _pure_values = _PureValues()

@@ -115,3 +115,24 @@ def test_a_function_marked_pure_is_computed_once() -> None:
     second = _values(_run(Doubled, bars))[0]
 
     assert len(calls) == 1 and second is first
+
+
+def test_an_entry_that_goes_leaves_no_watcher_on_the_function_behind() -> None:
+    # each entry watches its function and arrays to go with them; once the entry is gone, a
+    # watcher left on a function that lives for ever (sma) would pile up, one per declaration
+    import gc
+    import weakref
+
+    def watchers() -> int:
+        return sum(1 for f in list(weakref.finalize._registry) if (f.peek() or (None,))[0] is sma)
+
+    gc.collect()
+    before = watchers()
+    for seed in range(3):
+        bars = PreparedBars(prepare_bars(wv.synthetic(300, "1min", seed=10 + seed)))
+        _run(SmaCross, bars, fast=7, slow=21)
+        assert watchers() == before + 2
+        del bars
+        gc.collect()
+
+    assert watchers() == before
