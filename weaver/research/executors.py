@@ -31,7 +31,11 @@ class Executor(Protocol):
 
     def run(self, job: Job, frames: dict[str, Any], items: list[Item], on_rows: OnRows,
             seconds_per_item: float | None = None) -> dict[str, Any]:
-        """Run ``items``, report rows through ``on_rows``; return run facts (batches, restarts, …)."""
+        """Run ``items``, report rows through ``on_rows``; return run facts (batches, restarts, …).
+
+        ``seconds_per_item`` is a known cost of one item, for sizing batches; a sweep passes
+        none, and the executor times its first items itself.
+        """
         ...
 
 

@@ -14,7 +14,6 @@ from weaver.research._work import (
     Item,
     Job,
     SweepBars,
-    run_items,
 )
 from weaver.research.grid import Combination, expand_grid
 
@@ -232,21 +231,12 @@ def sweep(
             where = "in-process"
             info = run_vectorized(strategy, frames, items, options, on_rows)
         else:
-            from weaver.research.executors import DaskExecutor, InProcessExecutor, ProcessExecutor, resolve_executor
+            from weaver.research.executors import resolve_executor
 
             runner = resolve_executor(executor)
             where = runner.name
-            job = Job(strategy, options)
-            per_item = None
-            rest = items
-            if not isinstance(runner, InProcessExecutor | ProcessExecutor | DaskExecutor) and len(items) > 1:
-                # another executor: run the first combination here, which checks the job before
-                # anything is shipped and times one combination, to size the batches (Weaver's
-                # executors time their first combinations where they run them)
-                first, spent = run_items(job, frames, items[:1])
-                on_rows(first)
-                per_item, rest = spent, items[1:]
-            info = runner.run(job, frames, rest, on_rows, seconds_per_item=per_item)
+            # untimed: executors time their first combinations where they run them
+            info = runner.run(Job(strategy, options), frames, items, on_rows)
     finally:
         bar.close()
     missing = [pos for pos in range(len(items)) if pos not in rows]

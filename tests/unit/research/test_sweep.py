@@ -164,3 +164,21 @@ def test_frame_types(goog) -> None:
     assert res.frame["n_trades"].dtype == "int64"
     assert isinstance(res.frame["start"].iloc[0], pd.Timestamp)
     assert not math.isnan(res.frame["sharpe"].iloc[0])
+
+
+def test_a_users_executor_gets_every_combination_untimed(goog) -> None:
+    # executors time their first combinations where they run them; the sweep runs none first
+    from weaver.research.executors import InProcessExecutor
+
+    class Recording:  # the Executor protocol, not one of Weaver's classes
+        name, workers, target_batch_seconds = "recording", 1, 0.05
+
+        def run(self, job, frames, items, on_rows, seconds_per_item=None):  # noqa: ANN001, ANN202
+            self.seen = (len(items), seconds_per_item)
+            return InProcessExecutor().run(job, frames, items, on_rows, seconds_per_item)
+
+    mine = Recording()
+    res = wv.sweep(SmaCross, goog, executor=mine, method="event", progress=False, fast=[5, 10], slow=[30, 60])
+
+    assert mine.seen == (4, None)
+    assert res.frame["error"].isna().all() and len(res.frame) == 4
