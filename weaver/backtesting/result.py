@@ -329,9 +329,14 @@ def _trade_columns(fills: dict[str, Any], run: Run) -> dict[str, Any]:
     }
 
 
+def empty_trades() -> pd.DataFrame:
+    """Return a trade table without rows (the columns of ``BacktestResult.trades``)."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in TRADE_COLUMNS})
+
+
 def _trades_frame(columns: dict[str, Any]) -> pd.DataFrame:
     if not len(columns["qty"]):
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in TRADE_COLUMNS})
+        return empty_trades()
     return pd.DataFrame({
         **{c: columns[c] for c in TRADE_COLUMNS if c != "duration"},
         "duration": columns["exit_time"] - columns["entry_time"],

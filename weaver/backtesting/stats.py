@@ -156,8 +156,6 @@ def compute_stats(
     returns[1:] -= 1.0  # simple returns, bar over bar; 0 on the first bar
     start_value, end_value = float(values[0]), float(values[-1])
     ends = np.asarray(closes, dtype=float)[[0, -1]]
-    if "pnl" not in trades:  # a table without trades may come without columns
-        trades = {"pnl": (), "return_pct": (), "exit_time": (), "commission": ()}
     all_pnl = np.asarray(trades["pnl"], dtype=float)
     n_trades = len(all_pnl)
     closed = ~np.asarray(pd.isna(trades["exit_time"]), dtype=bool) if n_trades else np.zeros(0, dtype=bool)

@@ -178,6 +178,7 @@ def walk_forward(
     import pandas as pd
 
     from weaver.backtesting.engine import _merged_index, prepare_bars, run_backtest
+    from weaver.backtesting.result import empty_trades
     from weaver.backtesting.stats import compute_stats
     from weaver.research._work import STAT_NAMES
     from weaver.research.grid import expand_grid
@@ -236,8 +237,8 @@ def walk_forward(
     finally:
         bar.close()
     equity = pd.concat(pieces).rename("equity")
-    trade_frame = pd.concat([t for t in trades if len(t)], ignore_index=True) if any(len(t) for t in trades) \
-        else (trades[0] if trades else pd.DataFrame())
+    traded = [t for t in trades if len(t)]
+    trade_frame = pd.concat(traded, ignore_index=True) if traded else empty_trades()
     first = next(iter(frames.values()))
     closes = first["close"].reindex(equity.index).ffill()
     timeframe = first.attrs.get("timeframe")

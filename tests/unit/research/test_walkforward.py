@@ -75,3 +75,15 @@ def test_walk_forward_plot_and_repr(goog) -> None:
     fig = wf.plot()
     assert fig.data[0].name == "out-of-sample equity"
     assert "walk-forward: 3 folds" in wf._repr_html_()
+
+
+def test_folds_that_all_fail_give_a_flat_curve_and_an_empty_trade_table(goog) -> None:
+    from tests.unit.research.strategies import FlakySma
+    from weaver.backtesting.result import TRADE_COLUMNS
+
+    wf = wv.walk_forward(FlakySma, goog, train=800, test=600, executor="in-process", method="event",
+                         progress=False, bad=5, fast=[5], slow=[30])
+
+    assert wf.folds["error"].notna().all()
+    assert (wf.equity == 100_000).all() and wf.stats["n_trades"] == 0
+    assert list(wf.trades.columns) == TRADE_COLUMNS and len(wf.trades) == 0
