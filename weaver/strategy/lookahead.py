@@ -90,7 +90,7 @@ def check_lookahead(specs: list[IndicatorSpec], index: Any) -> None:
     for spec in specs:
         if getattr(spec.func, "__weaver_causal__", False):  # Weaver's own, checked by its suite
             continue
-        key = _declaration(spec, n)
+        key = declaration_key(spec.func, spec.args, spec.kwargs, n)
         if key is not None and _passed(key, spec):
             continue
         check_indicator(spec, index)
@@ -106,10 +106,6 @@ MEMO_SIZE = 512
 #: key -> (weak or strong references to the objects keyed by identity, checksum of the values)
 _PASSED: dict[tuple, tuple[tuple[Any, ...], tuple[tuple[int, int], ...]]] = {}
 _LOCK = threading.Lock()  # Dask workers may run several backtests in threads
-
-def _declaration(spec: IndicatorSpec, n: int) -> tuple | None:
-    """Return a key standing for ``spec``'s declaration on ``n`` bars, or None if it has none."""
-    return declaration_key(spec.func, spec.args, spec.kwargs, n)
 
 
 def _keyed_objects(spec: IndicatorSpec) -> list[Any]:
