@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from weaver.core.errors import ParameterError
 
 _SUPPORTED = (bool, int, float, str)
@@ -40,8 +42,12 @@ class Param:
         """Check ``value`` against the type and bounds; return it in the parameter's type.
 
         Only lossless conversions are made: an int for a float, an enum's value or name for
-        the enum member. Anything else raises :class:`ParameterError`.
+        the enum member, and a numpy scalar (as ``np.arange`` gives) for the Python value it
+        holds. Anything else raises :class:`ParameterError`.
         """
+        given = value
+        if isinstance(value, np.generic):  # np.int64(5) -> 5, np.bool_(True) -> True
+            value = value.item()
         t = self.type
         ok: Any
         if t is bool:
@@ -51,12 +57,12 @@ class Param:
         elif t is float:
             ok = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
         elif t is str:
-            ok = value if isinstance(value, str) else None
+            ok = str(value) if isinstance(value, str) else None
         else:  # an Enum
             ok = _enum_member(t, value)
         if ok is None:
             raise ParameterError(
-                f"{owner}.{self.name} must be {self.type_name}, got {value!r} ({type(value).__name__})"
+                f"{owner}.{self.name} must be {self.type_name}, got {value!r} ({type(given).__name__})"
             )
         if self.low is not None and ok < self.low or self.high is not None and ok > self.high:
             raise ParameterError(

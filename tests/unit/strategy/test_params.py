@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import enum
 
+import numpy as np
+
 import pytest
 
 import weaver as wv
@@ -92,3 +94,54 @@ def test_unsupported_parameter_type_is_refused_at_class_creation() -> None:
     with pytest.raises(ParameterError, match="not supported"):
         class Bad(Strategy):  # noqa: F841
             window: list = [1, 2]  # noqa: RUF012
+
+
+# -- numpy scalars, as np.arange and array indexing give them ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("n", np.int64(12), 12),
+        ("n", np.int32(7), 7),
+        ("ratio", np.float64(0.25), 0.25),
+        ("ratio", np.float32(0.5), 0.5),
+        ("ratio", np.int64(2), 2.0),
+        ("flag", np.bool_(True), True),
+        ("label", np.str_("y"), "y"),
+    ],
+)
+def test_numpy_scalars_are_accepted_as_plain_python_values(name: str, value: object, expected: object) -> None:
+    got = Typed.validate_params(**{name: value})[name]
+
+    assert got == expected
+    assert type(got) is type(expected)  # a plain int/float/bool/str, not a numpy scalar
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("n", np.float64(2.5), "Typed.n must be int, got 2.5 (float64)"),
+        ("n", np.bool_(True), "Typed.n must be int, got True (bool)"),
+        ("flag", np.int64(1), "Typed.flag must be bool, got 1 (int64)"),
+        ("n", np.int64(51), "Typed.n=51 is outside its bounds [2, 50]"),
+    ],
+)
+def test_numpy_scalars_of_the_wrong_kind_are_refused_in_plain_numbers(name: str, value: object, fragment: str) -> None:
+    with pytest.raises(ParameterError) as err:
+        Typed.validate_params(**{name: value})
+
+    assert fragment in str(err.value)
+    assert "np." not in str(err.value)
+
+
+def test_backtest_and_sweep_take_numpy_values(tmp_path: object) -> None:
+    from weaver.strategy.examples import SmaCross
+
+    bars = wv.load_bars("data/GOOG.csv")
+    res = wv.backtest(SmaCross, bars, fast=np.int64(12))
+    assert res.params["fast"] == 12 and type(res.params["fast"]) is int
+
+    sw = wv.sweep(SmaCross, bars, fast=np.arange(5, 30, 5), slow=np.int64(40), executor=1, progress=False)
+    assert sw.frame["fast"].tolist() == [5, 10, 15, 20, 25]
+    assert sw.errors.empty
