@@ -3,6 +3,13 @@
 Row numbers in messages count like a spreadsheet showing the CSV: the header is row 1, so
 the first data row is row 2. Parquet files and DataFrames are numbered the same way (as if
 written to CSV) and the message adds the 0-based position, e.g. ``row 5 (iloc 3)``.
+
+Epoch numbers take their unit from their size. Each unit's span of plausible bar times,
+1973-03-03 .. 2286-11-20, is a band of digit counts: seconds have 9-10 digits, milliseconds
+12-13, microseconds 15-16 and nanoseconds 18-19 (capped at 2262-04-11, the last instant a
+``datetime64[ns]`` holds). The bands do not overlap, so a number is in one band or in none;
+11, 14 or 17 digits, fewer than 9, or a negative number is in none and is refused unless
+``unit=`` says what it counts.
 """
 
 from __future__ import annotations
@@ -13,10 +20,11 @@ import warnings
 from collections.abc import Mapping
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 from weaver.core.errors import DataError
 from weaver.data.gaps import find_gaps
@@ -32,6 +40,19 @@ _NS = 1_000_000_000
 # An explicit UTC offset after a clock time: "Z", "+01", "+0100", "+01:00".
 _OFFSET = re.compile(r"(?<=\d\d:\d\d)(?::\d\d(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d\d(?::?\d\d)?)\s*$")
 _OFFSET_TAIL = r"\s*(?:[zZ]|[+-]\d\d(?::?\d\d)?)\s*$"
+# Text that is only a number: an epoch count, or a date written as digits (20200131).
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+# A price written with a decimal comma, as spreadsheets in much of Europe export them.
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?\d[\d.]*,\d+\s*")
+# Separators a header is tried with when it did not split (in this order on a tie).
+_SEPARATORS = (";", "\t", "|", ",")
+
+EpochUnit = Literal["s", "ms", "us", "ns"]
+# Nanoseconds per unit, and the band of magnitudes read as that unit (see the module notes).
+_UNIT_NS: dict[str, int] = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+_EPOCH_BANDS = (("s", 10**8, 10**10), ("ms", 10**11, 10**13), ("us", 10**14, 10**16), ("ns", 10**17, 10**19))
+_NS_RANGE = "1677-09-21 .. 2262-04-11, the instants a datetime64[ns] holds"
 
 Source = str | os.PathLike[str] | pd.DataFrame
 
@@ -47,6 +68,9 @@ def load_bars(
     *,
     repair: bool = False,
     tz: str | tzinfo | None = None,
+    sep: str = ",",
+    dayfirst: bool = False,
+    unit: EpochUnit | None = None,
 ) -> pd.DataFrame | dict[str, pd.DataFrame]:
     """Load OHLCV bars and validate them; refuse bad data with a message that points at it.
 
@@ -74,7 +98,19 @@ def load_bars(
         read as UTC when it is omitted (so a bare date is UTC midnight). Times that do not
         exist or happen twice in ``tz`` (daylight-saving changes) are refused. Strings with
         UTC offsets are converted to UTC; different offsets in one column are accepted only
-        when they are ``tz``'s offsets at those instants.
+        when they are ``tz``'s offsets at those instants. Epoch numbers are UTC and ignore it.
+    sep
+        The field separator of CSV files, one character: ``";"``, ``"\\t"``, ``"|"``.
+        Ignored for Parquet files and DataFrames. A header that does not split is refused
+        with the separator it seems to use.
+    dayfirst
+        Read text dates such as ``01/02/2020`` day first (1 February), as written in most of
+        Europe; also ``31.01.2020 09:30``. ISO 8601 dates (``2020-02-01``) are year first
+        whatever it says.
+    unit
+        What epoch numbers in the time column count: ``"s"``, ``"ms"``, ``"us"`` or ``"ns"``
+        since 1970-01-01 UTC. When omitted the unit is read from their size (see Notes) and
+        a number that fits no unit is refused.
 
     Returns
     -------
@@ -91,13 +127,52 @@ def load_bars(
         high < low, open or close outside [low, high], negative or NaN volume, duplicate or
         out-of-order timestamps, or mixed/ambiguous time zones. The message names the source,
         the row (header = row 1), the column and the value of the first offending row, and
-        how many more rows share the problem.
+        how many more rows share the problem. Also for a ``sep`` that is not one character or
+        an unknown ``unit``.
+
+    Notes
+    -----
+    Times may be text dates (ISO 8601, or one format throughout such as ``01/31/2020`` or,
+    with ``dayfirst=True``, ``31/01/2020``), datetimes, or epoch numbers. An epoch number's
+    unit follows from its size, for times from 1973-03-03 on:
+
+    ==============  ============  ===================
+    unit            digits        e.g. 2020-01-01
+    ==============  ============  ===================
+    seconds         9-10          1577836800
+    milliseconds    12-13         1577836800000
+    microseconds    15-16         1577836800000000
+    nanoseconds     18-19         1577836800000000000
+    ==============  ============  ===================
+
+    One column has one unit; other sizes are refused unless ``unit=`` is given. Text made of
+    digits that reads as a date (``20200131``, ``202001310930``) stays a date.
+
+    Anything more exotic (a decimal comma, a preamble above the header, other column names,
+    a time split oddly over columns) is read with ``pd.read_csv`` and its options, fixed up
+    in pandas, and passed to ``load_bars`` as a DataFrame, which is validated the same way.
+
+    Examples
+    --------
+    >>> bars = wv.load_bars("data/GOOG.csv")  # doctest: +SKIP
+    >>> bars = wv.load_bars("dax.csv", sep=";", dayfirst=True)  # doctest: +SKIP
+    >>> bars = wv.load_bars("btc.csv", unit="ms")  # doctest: +SKIP
+
+    Read it yourself when these options are not enough, e.g. for decimal commas, a preamble
+    and German headers (rename every column load_bars needs, not just these two):
+
+    >>> df = pd.read_csv("fdax.txt", sep=";", decimal=",", skiprows=2)  # doctest: +SKIP
+    >>> df = df.rename(columns={"Zeit": "timestamp", "Schluss": "close"})  # doctest: +SKIP
+    >>> bars = wv.load_bars(df, symbol="FDAX", timeframe="1m")  # doctest: +SKIP
     """
     if isinstance(source, Mapping):
-        return _load_mapping(source, symbol, timeframe, repair=repair, tz=tz)
+        return _load_mapping(
+            source, symbol, timeframe, repair=repair, tz=tz, sep=sep, dayfirst=dayfirst, unit=unit
+        )
     tz = _check_tz(tz)
-    table = _read(source)
-    result = _load_table(table, symbol, timeframe, repair=repair, tz=tz)
+    _check_options(sep, unit)
+    table = _read(source, sep)
+    result = _load_table(table, symbol, timeframe, repair=repair, tz=tz, dayfirst=dayfirst, unit=unit)
     frames = result.values() if isinstance(result, dict) else [result]
     for frame in frames:
         if frame.attrs["repairs"]:
@@ -115,19 +190,32 @@ def load_bars(
 class _Table:
     """Raw columns of one source, before any validation."""
 
-    def __init__(self, frame: pd.DataFrame, name: str, source: str, stem: str | None, csv: bool):
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        name: str,
+        source: str,
+        stem: str | None,
+        csv: bool,
+        columns: list[str] | None = None,
+        reader: str = "df",
+    ):
         self.frame = frame
         self.name = name
         self.source = source
         self.stem = stem
         self.csv = csv
+        # every column of the source, also those a CSV read skipped, for messages
+        self.columns = columns if columns is not None else [str(c) for c in frame.columns]
+        # how to read the source into a DataFrame yourself, for messages
+        self.reader = reader
 
     def where(self, row: int) -> str:
         """Describe a row: spreadsheet numbering, plus the position for non-CSV sources."""
         return f"{self.name} row {row}" if self.csv else f"{self.name} row {row} (iloc {row - 2})"
 
 
-def _read(source: Source) -> _Table:
+def _read(source: Source, sep: str = ",") -> _Table:
     if isinstance(source, pd.DataFrame):
         return _Table(source, "DataFrame", "DataFrame", source.attrs.get("symbol"), csv=False)
     if not isinstance(source, (str, os.PathLike)):
@@ -139,17 +227,26 @@ def _read(source: Source) -> _Table:
     suffixes = [s.lower() for s in path.suffixes]
     stem = path.name.split(".")[0]
     if suffixes and suffixes[-1] in (".parquet", ".pq"):
-        return _Table(_read_parquet(path), name, name, stem, csv=False)
+        return _Table(_read_parquet(path), name, name, stem, csv=False, reader=f"pd.read_parquet({name!r})")
     if ".csv" in suffixes or ".txt" in suffixes:
-        return _Table(_read_csv(path, name), name, name, stem, csv=True)
+        frame, columns = _read_csv(path, name, sep)
+        reader = f"pd.read_csv({name!r}" + (f", sep={sep!r})" if sep != "," else ")")
+        return _Table(frame, name, name, stem, csv=True, columns=columns, reader=reader)
     raise DataError(f"{name}: unknown file type {path.suffix!r}; expected .csv or .parquet")
 
 
-def _read_csv(path: Path, name: str) -> pd.DataFrame:
+def _read_csv(path: Path, name: str, sep: str = ",") -> tuple[pd.DataFrame, list[str]]:
+    """Read the columns load_bars uses; return them and every column name in the header."""
     try:
-        header = pd.read_csv(path, nrows=0)
+        header = pd.read_csv(path, nrows=0, sep=sep)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(f"{name}: cannot read the CSV header (row 1): {exc}") from exc
+    columns = [str(c) for c in header.columns]
+    # before the body: a file in the wrong dialect may not even parse as one column
+    hint = _separator_hint(columns, sep)
+    if hint is not None:
+        found, guess = hint
+        raise DataError(f"{name}: found one column {found!r} — is the separator {guess!r}? pass sep={guess!r}")
     lower: dict[str, Any] = {}
     for column in header.columns:
         key = str(column).strip().lower()
@@ -158,11 +255,12 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
         lower[key] = column
     wanted = [lower[c] for c in (*TIME_HEADERS, *COLUMNS, "symbol") if c in lower]
     text = [lower[c] for c in (*TIME_HEADERS, "symbol") if c in lower]
-    frame = _read_csv_arrow(path, wanted, text)
+    frame = _read_csv_arrow(path, wanted, text, sep)
     if frame is None:
         try:
             frame = pd.read_csv(
                 path,
+                sep=sep,
                 usecols=wanted or None,
                 dtype=dict.fromkeys(text, str),
                 skip_blank_lines=False,  # keep blank lines so row numbers match the file
@@ -175,10 +273,24 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
     if empty.size and empty[-1]:
         keep = len(empty) - int(np.argmin(empty[::-1])) if not empty.all() else 0
         frame = frame.iloc[:keep]
-    return frame
+    return frame, columns
 
 
-def _read_csv_arrow(path: Path, wanted: list[Any], text: list[Any]) -> pd.DataFrame | None:
+def _separator_hint(columns: list[str], sep: str | None) -> tuple[str, str] | None:
+    """Return (the column shortened, the separator it splits on) for a header that did not split."""
+    if len(columns) != 1:
+        return None
+    column = columns[0]
+    fields = {c: column.split(c) for c in _SEPARATORS if c != sep}
+    guess = max(fields, key=lambda c: len(fields[c]))  # max keeps the first of equals
+    parts = fields[guess]
+    if len(parts) < 2:
+        return None
+    shown = guess.join(parts[:3]) + (guess + "…" if len(parts) > 3 else "")
+    return shown, guess
+
+
+def _read_csv_arrow(path: Path, wanted: list[Any], text: list[Any], sep: str = ",") -> pd.DataFrame | None:
     """Read with pyarrow's CSV reader (several times faster); None if it cannot."""
     try:
         import pyarrow as pa
@@ -186,7 +298,7 @@ def _read_csv_arrow(path: Path, wanted: list[Any], text: list[Any]) -> pd.DataFr
 
         table = pacsv.read_csv(
             path,
-            parse_options=pacsv.ParseOptions(ignore_empty_lines=False),  # blank line = a row
+            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False),  # blank line = a row
             convert_options=pacsv.ConvertOptions(
                 include_columns=[str(c) for c in wanted] or None,
                 column_types=dict.fromkeys(map(str, text), pa.string()),
@@ -214,17 +326,19 @@ def _load_mapping(
     *,
     repair: bool,
     tz: str | tzinfo | None,
+    **options: Any,
 ) -> pd.DataFrame | dict[str, pd.DataFrame]:
     if symbol is not None:
         if symbol not in source:
             raise DataError(f"symbol {symbol!r} is not in the dict; available: {sorted(map(str, source))}")
-        return load_bars(source[symbol], symbol, timeframe, repair=repair, tz=tz)
+        return load_bars(source[symbol], symbol, timeframe, repair=repair, tz=tz, **options)
     out: dict[str, pd.DataFrame] = {}
     for key, value in source.items():
         if isinstance(value, Mapping):
             raise DataError(f"dict entry {key!r} is itself a dict; give a DataFrame or a path")
         # a symbol is given, so this is one frame
-        out[str(key)] = cast(pd.DataFrame, load_bars(value, str(key), timeframe, repair=repair, tz=tz))
+        loaded = load_bars(value, str(key), timeframe, repair=repair, tz=tz, **options)
+        out[str(key)] = cast(pd.DataFrame, loaded)
     return out
 
 
@@ -236,6 +350,16 @@ def _check_tz(tz: str | tzinfo | None) -> str | tzinfo | None:
     except Exception as exc:
         raise DataError(f"unknown time zone {tz!r}") from exc
     return tz
+
+
+def _check_options(sep: Any, unit: Any) -> None:
+    if not isinstance(sep, str) or len(sep) != 1:
+        raise DataError(
+            f"sep must be one character such as ';' or '\\t', not {sep!r}; for anything else read "
+            "the file with pd.read_csv(...) and pass the DataFrame to load_bars"
+        )
+    if unit is not None and unit not in _UNIT_NS:
+        raise DataError(f"unknown epoch unit {unit!r}; use one of {list(_UNIT_NS)}")
 
 
 # ------------------------------------------------------------------------------ validating
@@ -253,10 +377,18 @@ def _resolve_columns(table: _Table) -> tuple[dict[str, Any], Any]:
         found[key] = column
     missing = [c for c in COLUMNS if c not in found]
     if missing:
+        hint = None if table.csv else _separator_hint(table.columns, None)  # a CSV was checked on reading
+        if hint is not None:
+            shown, guess = hint
+            raise DataError(
+                f"{table.name}: found one column {shown!r} — is the separator {guess!r}? read the file "
+                f"with pd.read_csv(path, sep={guess!r}), or pass the path to load_bars with sep={guess!r}"
+            )
         raise DataError(
             f"{table.name}: missing required column {missing[0]!r}"
             + (f" (and {missing[1:]})" if len(missing) > 1 else "")
-            + f"; columns found: {[str(c) for c in table.frame.columns]}"
+            + f"; columns found: {table.columns}; "
+            + _rename_hint(table, missing)
         )
     if isinstance(table.frame.index, pd.DatetimeIndex):
         time: Any = ("index",)
@@ -269,9 +401,31 @@ def _resolve_columns(table: _Table) -> tuple[dict[str, Any], Any]:
     else:
         raise DataError(
             f"{table.name}: missing a time column (one of {list(TIME_HEADERS)}) or a DatetimeIndex; "
-            f"columns found: {[str(c) for c in table.frame.columns]}"
+            f"columns found: {table.columns}"
         )
     return found, time
+
+
+def _rename_hint(table: _Table, missing: list[str]) -> str:
+    """Suggest the rename that would give ``missing`` columns, guessing from abbreviations."""
+    known = {*TIME_HEADERS, *COLUMNS, "symbol"}
+    spare = {str(c).strip().lower(): str(c) for c in table.columns}
+    spare = {key: c for key, c in spare.items() if key and key not in known}
+    guesses: dict[str, str] = {}
+    for name in missing:  # "o" or "op" for open, "vol" or "Volume (BTC)" for volume
+        matches = [c for key, c in spare.items() if c not in guesses and (name.startswith(key) or name in key)]
+        if len(matches) == 1:
+            guesses[matches[0]] = name
+    unguessed = [name for name in missing if name not in guesses.values()]
+    pairs = [f"{c!r}: {n!r}" for c, n in guesses.items()] + [f"'<yours>': {n!r}" for n in unguessed]
+    mapping = ", ".join(pairs)
+    rename = f".rename(columns={{{mapping}}})"
+    if table.reader == "df":
+        return f"if they are there under other names, pass df{rename} to load_bars"
+    return (
+        f"if they are there under other names, rename them: df = {table.reader}{rename}, "
+        "then load_bars(df, ...)"
+    )
 
 
 def _load_table(
@@ -281,6 +435,8 @@ def _load_table(
     *,
     repair: bool,
     tz: str | tzinfo | None,
+    dayfirst: bool = False,
+    unit: str | None = None,
 ) -> pd.DataFrame | dict[str, pd.DataFrame]:
     found, time_key = _resolve_columns(table)
     frame = table.frame
@@ -297,7 +453,7 @@ def _load_table(
         times, time_col = frame[time_key], str(time_key)
     values = {c: _numeric(table, frame[found[c]], str(found[c]), rows) for c in COLUMNS}
     names = {c: str(found[c]) for c in COLUMNS}
-    stamps = _parse_times(table, times, time_col, rows, tz)
+    stamps = _parse_times(table, times, time_col, rows, tz, dayfirst=dayfirst, unit=unit)
     names["timestamp"] = time_col
 
     if timeframe is None and not table.csv:
@@ -340,7 +496,13 @@ def _numeric(table: _Table, column: pd.Series, name: str, rows: np.ndarray) -> n
     converted = pd.to_numeric(column, errors="coerce")
     bad = (converted.isna() & column.notna()).to_numpy()
     if bad.any():
-        _fail(table, rows, bad, name, column.to_numpy(), "not a number")
+        raw = column.to_numpy()
+        first = raw[int(np.argmax(bad))]
+        problem = "not a number"
+        if isinstance(first, str) and _DECIMAL_COMMA.fullmatch(first):
+            reader = table.reader[:-1] + ", decimal=',')" if table.csv else "pd.read_csv(path, decimal=',')"
+            problem += f"; for decimal commas read it with df = {reader} and pass df to load_bars"
+        _fail(table, rows, bad, name, raw, problem)
     return converted.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -510,11 +672,7 @@ def _fail(
 ) -> None:
     hits = np.flatnonzero(mask)
     i = int(hits[0])
-    value = values[i]
-    if isinstance(value, (np.floating, float)):
-        value = float(value)
-    elif isinstance(value, np.integer):
-        value = int(value)
+    value = _plain(values[i])
     message = f"{table.where(int(rows[i]))}, column {column!r}, value {value!r}: {problem}"
     if other is not None:
         message += f" ({other[1]} is {float(other[2][i])!r})"
@@ -523,11 +681,29 @@ def _fail(
     raise DataError(message)
 
 
+def _plain(value: Any) -> Any:
+    """Return a numpy scalar as the Python number whose repr reads plainly (1.0, not np.float64(1.0))."""
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
 # ----------------------------------------------------------------------------- time zones
 
 
 def _parse_times(
-    table: _Table, times: Any, column: str, rows: np.ndarray, tz: str | tzinfo | None
+    table: _Table,
+    times: Any,
+    column: str,
+    rows: np.ndarray,
+    tz: str | tzinfo | None,
+    *,
+    dayfirst: bool = False,
+    unit: str | None = None,
 ) -> np.ndarray:
     """Return int64 nanoseconds since the epoch, UTC, one per row."""
     dtype = times.dtype
@@ -535,40 +711,156 @@ def _parse_times(
         parsed = pd.DatetimeIndex(times)
     elif pd.api.types.is_datetime64_dtype(dtype):
         parsed = _localize(table, pd.DatetimeIndex(times), column, rows, tz)
-    elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-        _fail(
-            table, rows, np.ones(len(times), dtype=bool), column, np.asarray(times),
-            "numbers are not dates (seconds or milliseconds since the epoch?); convert them "
-            "with pd.to_datetime(..., unit=...) first",
-        )
+    elif pd.api.types.is_bool_dtype(dtype):
+        everywhere = np.ones(len(times), dtype=bool)
+        _fail(table, rows, everywhere, column, np.asarray(times), "True/False is not a date")
+    elif pd.api.types.is_numeric_dtype(dtype):
+        numbers = pd.Series(times, copy=False).reset_index(drop=True)
+        parsed = _parse_epoch(table, numbers, numbers.array, column, rows, unit)
     else:
         strings = pd.Series(times, copy=False).reset_index(drop=True)
         if strings.dtype == object:
             strings = strings.map(lambda x: x if isinstance(x, str) or x is None or x != x else str(x))
-        parsed = _parse_strings(table, strings, column, rows, tz)
-    stamps = parsed.tz_convert("UTC").as_unit("ns").asi8
+        parsed = _parse_text(table, strings, column, rows, tz, dayfirst, unit)
+    utc = parsed.tz_convert("UTC")
+    try:
+        stamps = utc.as_unit("ns").asi8
+    except (OverflowError, ValueError):  # pandas 3 reads dates past 2262 at a coarser unit
+        low, high = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+        outside = np.asarray((utc < low) | (utc > high))
+        _fail(table, rows, outside, column, np.asarray(times, dtype=object), f"outside {_NS_RANGE}")
     nat = stamps == np.iinfo(np.int64).min
     if nat.any():
         _fail(table, rows, nat, column, np.asarray(times, dtype=object), "missing or unparseable date")
     return stamps
 
 
-def _parse_strings(
-    table: _Table, strings: pd.Series, column: str, rows: np.ndarray, tz: str | tzinfo | None
+def _parse_text(
+    table: _Table,
+    strings: pd.Series,
+    column: str,
+    rows: np.ndarray,
+    tz: str | tzinfo | None,
+    dayfirst: bool,
+    unit: str | None,
 ) -> pd.DatetimeIndex:
-    fmt: str | None = "ISO8601"
+    """Parse text times: dates, or epoch numbers written as text (as every CSV has them)."""
     first = strings.first_valid_index()
-    if first is not None:
-        try:
-            pd.to_datetime(strings.iloc[[first]], format="ISO8601")
-        except (ValueError, OverflowError):
-            fmt = None  # not ISO 8601: let pandas infer one format from the first value
+    if first is None:  # nothing but blanks: refused as missing dates
+        return _parse_strings(table, strings, column, rows, tz, "ISO8601", dayfirst)
+    value = strings.iloc[first]
+    fmt = _date_format(value, dayfirst)
+    number = isinstance(value, str) and _NUMBER.fullmatch(value) is not None
+    if number and (unit is not None or not _reads_as_date(value, fmt)):
+        numbers = pd.to_numeric(strings, errors="coerce", dtype_backend="numpy_nullable")
+        raw = strings.array  # positional, no copy: only read for a message
+        bad = (numbers.isna() & strings.notna()).to_numpy()
+        if bad.any():
+            _fail(table, rows, bad, column, raw, f"not an epoch number like row {rows[first]} ({value!r})")
+        return _parse_epoch(table, numbers, raw, column, rows, unit)
+    return _parse_strings(table, strings, column, rows, tz, fmt, dayfirst)
+
+
+def _date_format(value: Any, dayfirst: bool) -> str | None:
+    """Return the format that reads ``value`` as a date: ISO 8601, one pandas guesses, or None."""
+    try:
+        pd.to_datetime(pd.Series([value]), format="ISO8601")
+        return "ISO8601"
+    except (ValueError, OverflowError, TypeError):
+        pass
+    if not isinstance(value, str):
+        return None
+    with warnings.catch_warnings():
+        # pandas warns when it guesses a day-first format without dayfirst=True (31/01/2020 can
+        # only be day first), and from Cython, so that as an error it prints a traceback
+        warnings.simplefilter("ignore")
+        return guess_datetime_format(value, dayfirst=dayfirst)
+
+
+def _reads_as_date(value: str, fmt: str | None) -> bool:
+    """Return whether digits such as ``20200131`` are a date (one a timestamp can hold)."""
+    if fmt is None:
+        return False
+    try:
+        stamp = pd.to_datetime(pd.Series([value]), format=fmt).iloc[0]
+    except (ValueError, OverflowError):
+        return False
+    return bool(pd.Timestamp.min <= stamp.tz_localize(None) <= pd.Timestamp.max)
+
+
+def _parse_epoch(
+    table: _Table, numbers: pd.Series, raw: Any, column: str, rows: np.ndarray, unit: str | None
+) -> pd.DatetimeIndex:
+    """Read epoch numbers in ``unit``, or in the unit their size implies (see the module notes)."""
+    missing = numbers.isna().to_numpy()
+    exact = pd.api.types.is_signed_integer_dtype(numbers.dtype)
+    if exact:  # keep integers as integers: 19-digit nanoseconds do not survive a float64
+        values: np.ndarray = numbers.to_numpy(dtype=np.int64, na_value=0)
+    else:
+        values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    size = np.abs(values.astype(np.float64))
+    if unit is None:
+        band = np.full(len(values), -1, dtype=np.int8)
+        for i, (_, low, high) in enumerate(_EPOCH_BANDS):
+            band[(values > 0) & (size >= low) & (size < high)] = i
+        none = (band < 0) & ~missing
+        if none.any():
+            value = _plain(raw[int(np.argmax(none))])
+            digits = isinstance(value, int) and len(str(value)) in (8, 12, 14)
+            _fail(
+                table, rows, none, column, raw,
+                "numbers are not dates unless they count seconds (9-10 digits), milliseconds "
+                "(12-13), microseconds (15-16) or nanoseconds (18-19) since 1970-01-01 UTC; "
+                "pass unit='s', 'ms', 'us' or 'ns' if this one does"
+                + (f" (a date written as digits, 20200131? make the column text: df[{column!r}].astype(str))"
+                   if digits else ""),
+            )
+        if missing.all():
+            return pd.DatetimeIndex(np.full(len(values), np.datetime64("NaT", "ns"))).tz_localize("UTC")
+        first = int(np.argmax(~missing))
+        unit = _EPOCH_BANDS[band[first]][0]
+        differs = (band != band[first]) & ~missing
+        if differs.any():
+            other = _EPOCH_BANDS[band[int(np.argmax(differs))]][0]
+            _fail(
+                table, rows, differs, column, raw,
+                f"{_UNIT_NAMES[other]} since the epoch by its size, but row {rows[first]} "
+                f"({_plain(raw[first])!r}) is {_UNIT_NAMES[unit]}; give one unit per column",
+            )
+    per_ns = _UNIT_NS[unit]
+    outside = (size > (2**63 - 1) // per_ns) & ~missing
+    beyond = f"as {_UNIT_NAMES[unit]} since the epoch, outside {_NS_RANGE}"
+    if outside.any():
+        _fail(table, rows, outside, column, raw, beyond)
+    if exact:
+        ns = values * per_ns
+        ns[missing] = np.iinfo(np.int64).min  # NaT
+        return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
+    try:
+        parsed = pd.to_datetime(pd.Series(values), unit=unit)
+    except (ValueError, OverflowError):  # a float a hair past the edge
+        _fail(table, rows, ~missing, column, raw, beyond)
+    return pd.DatetimeIndex(parsed).tz_localize("UTC")
+
+
+def _parse_strings(
+    table: _Table,
+    strings: pd.Series,
+    column: str,
+    rows: np.ndarray,
+    tz: str | tzinfo | None,
+    fmt: str | None,
+    dayfirst: bool,
+) -> pd.DatetimeIndex:
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", UserWarning)  # "could not infer format" = refuse
-            parsed = pd.DatetimeIndex(pd.to_datetime(strings, format=fmt))
-    except (ValueError, OverflowError, UserWarning):
-        return _parse_slow(table, strings, column, rows, tz, fmt)
+            # with no format pandas tries its own guess: "could not infer format" = refuse (this
+            # is a Python warning; the Cython one about day-first guesses needs a format, which
+            # _date_format would have found)
+            warnings.simplefilter("error", UserWarning)
+            parsed = pd.DatetimeIndex(pd.to_datetime(strings, format=fmt, dayfirst=dayfirst and fmt is None))
+    except (ValueError, OverflowError, TypeError, UserWarning):
+        return _parse_slow(table, strings, column, rows, tz, fmt, dayfirst)
     if parsed.tz is None:
         return _localize(table, parsed, column, rows, tz)
     return parsed  # one fixed offset throughout: a consistent zone
@@ -581,16 +873,19 @@ def _parse_slow(
     rows: np.ndarray,
     tz: str | tzinfo | None,
     fmt: str | None,
+    dayfirst: bool,
 ) -> pd.DatetimeIndex:
     """Find why the column failed to parse as one: a bad value or mixed time zones."""
     raw = strings.to_numpy(dtype=object)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        utc = pd.DatetimeIndex(pd.to_datetime(strings, format=fmt, utc=True, errors="coerce"))
+        warnings.simplefilter("ignore")  # "could not infer format", day-first guesses: refused below
+        utc = pd.DatetimeIndex(
+            pd.to_datetime(strings, format=fmt, utc=True, errors="coerce", dayfirst=dayfirst)
+        )
     bad = np.asarray(utc.isna())
-    if bad.any() or fmt is None:
+    if bad.any() or fmt != "ISO8601":  # other formats have no offsets to sort out
         _fail(table, rows, bad if bad.any() else np.ones(len(raw), bool), column, raw,
-              "unparseable date" if bad.any() else
+              "unparseable date" + _dayfirst_hint(fmt, dayfirst) if bad.any() else
               "unrecognised date format; write ISO 8601, e.g. 2020-01-31 09:30:00")
     text = strings.astype(str).astype(object).str.strip()
     aware = text.str.contains(_OFFSET).to_numpy()
@@ -621,6 +916,18 @@ def _parse_slow(
             f"({pd.Timedelta(int(local[i]), unit='ns')})",
         )
     return utc
+
+
+def _dayfirst_hint(fmt: str | None, dayfirst: bool) -> str:
+    """Suggest flipping ``dayfirst`` when the format read the first rows one way round."""
+    if fmt is None or "%d" not in fmt or "%m" not in fmt:
+        return ""
+    read = f" (read as {fmt}, the first row's format); if dates are"
+    if fmt.index("%m") < fmt.index("%d") and not dayfirst:
+        return f"{read} day first (31/01/2020), pass dayfirst=True"
+    if fmt.index("%d") < fmt.index("%m") and dayfirst:
+        return f"{read} month first (01/31/2020), leave out dayfirst=True"
+    return ""
 
 
 def _localize(
