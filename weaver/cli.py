@@ -115,15 +115,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status.
+
+    The working directory comes first on ``sys.path`` while the command runs, as under
+    ``python -m``: ``module:Class`` finds a strategy module there (the console script's
+    ``sys.path[0]`` is the directory of the ``weaver`` executable).
+    """
+    import os
+
     from weaver.core.errors import WeaverError
 
     args = build_parser().parse_args(argv)
+    cwd = os.getcwd()
+    added = sys.path[:1] != [cwd]
+    if added:
+        sys.path.insert(0, cwd)
     try:
         return int(args.func(args) or 0)
     except WeaverError as exc:
         print(f"weaver {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
 
 
 if __name__ == "__main__":  # pragma: no cover

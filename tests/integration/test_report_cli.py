@@ -125,3 +125,131 @@ def test_every_command_has_help() -> None:
         done = weaver(*command, "--help")
         assert done.returncode == 0 and "usage: weaver" in done.stdout
     assert "-p NAME VALUE" in weaver("report", "--help").stdout
+
+
+def test_a_wrong_type_lists_the_parameters_once(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+    status = main(["report", "-p", "fast", "abc", "--out", str(tmp_path)])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("fast: int = 10") == 1 and err.count("symbol: str = 'GOOG'") == 1
+
+
+MYSTRAT = """\
+from weaver.strategy.examples import SmaCross
+
+
+class MyClass(SmaCross):
+    pass
+
+
+def helper():
+    return 1
+"""
+
+
+@pytest.fixture
+def user_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A working directory with the GOOG bars and ``mystrat.py``; its modules are forgotten afterwards."""
+    import sys
+
+    (tmp_path / "data").mkdir()
+    shutil.copy(GOOG, tmp_path / "data" / "GOOG.csv")
+    (tmp_path / "mystrat.py").write_text(MYSTRAT, encoding="utf-8")
+    (tmp_path / "broken.py").write_text("RATIO = 1 / 0\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield tmp_path
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
+            del sys.modules[name]
+
+
+@pytest.mark.parametrize("strategy", ["mystrat:MyClass", "strategies/filestrat.py:FileStrat"])
+def test_report_on_a_strategy_of_the_working_directory(user_dir: Path, strategy: str) -> None:
+    (user_dir / "strategies").mkdir()
+    (user_dir / "strategies" / "filestrat.py").write_text(MYSTRAT.replace("MyClass", "FileStrat"), encoding="utf-8")
+
+    done = weaver("report", "-p", "strategy", strategy, "-p", "fast", "15", "--out", "out", "--no-progress",
+                  cwd=user_dir)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    html = (user_dir / "out" / "report.html").read_text(encoding="utf-8")
+    expected = wv.backtest(SmaCross, wv.load_bars(GOOG), fast=15)
+    assert embedded_stats(html) == stats_json(expected.stats)
+    assert f"{strategy.rpartition(':')[2]}(fast=15, slow=30, qty=100)" in html
+
+
+@pytest.mark.parametrize(("strategy", "needle"), [
+    ("mystrat:MyClas", "cannot load strategy 'mystrat:MyClas': module mystrat ({dir}/mystrat.py) has no attribute "
+                       "'MyClas'; its Strategy subclasses are: MyClass"),
+    ("nostrat:MyClass", "no module 'nostrat' (looked in the working directory {dir} and sys.path)"),
+    ("path/to/file.py:MyClass", "cannot load strategy 'path/to/file.py:MyClass': no file {dir}/path/to/file.py"),
+    ("./path/file.py:MyClass", "no file {dir}/path/file.py"),
+    ("mystrat:helper", "mystrat.helper is a function, not a weaver.Strategy subclass"),
+    ("broken:MyClass", "importing broken ({dir}/broken.py) raised ZeroDivisionError: division by zero"),
+    ("broken.py:MyClass", "({dir}/broken.py) raised ZeroDivisionError: division by zero"),
+])
+def test_a_strategy_that_cannot_load_is_refused_and_says_what_was_tried(
+        user_dir: Path, strategy: str, needle: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    before = list(sys.path)
+
+    status = main(["report", "-p", "strategy", strategy, "--out", "out"])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert sys.path == before  # main() puts the working directory first only while it runs
+    assert err.startswith("weaver report: error: ") and "Traceback" not in err
+    assert needle.format(dir=user_dir) in err
+    assert not (user_dir / "out").exists()
+
+
+def test_a_custom_notebook_keeps_its_charts_offline(tmp_path: Path) -> None:
+    nb = make_notebook(
+        tmp_path / "custom.ipynb",
+        "import plotly.graph_objects as go\n"
+        "go.Figure(go.Scatter(x=[1, 2, 3], y=[x * 1011, 2029, 3037]))",  # the cell's last expression
+        "go.Figure(go.Bar(x=['a', 'b'], y=[4141, 5252])).show()",
+    )
+
+    done = weaver("report", str(nb), "-p", "x", "2", "--out", str(tmp_path / "out"), "--no-progress")
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    html = (tmp_path / "out" / "custom.html").read_text(encoding="utf-8")
+    assert html.count("Plotly.newPlot") >= 2
+    assert "2022,2029,3037" in html.replace(" ", "") and "4141,5252" in html.replace(" ", "")
+    assert html.count("* plotly.js v") == 1  # plotly.js inline, once
+    assert "<script src=" not in html and not re.search(r"cdn\.plot\.ly/plotly", html)
+    assert "use_offline_charts" not in html  # the injected cell's code is hidden like all code
+    executed = nbformat.read(tmp_path / "out" / "custom.ipynb", as_version=4)
+    assert executed.cells[0].metadata["tags"] == ["weaver-injected"]
+    assert executed.metadata["papermill"]["input_path"] == str(nb)
+
+
+def test_the_template_s_own_offline_call_is_harmless(tmp_path_factory: pytest.TempPathFactory) -> None:
+    out, _ = shared_report(tmp_path_factory)
+    html = (out / "sma_goog.html").read_text(encoding="utf-8")
+
+    assert html.count("* plotly.js v") == 1
+    assert html.count("Plotly.newPlot") >= 3
+
+
+def test_the_command_runs_with_the_working_directory_first_on_sys_path(user_dir: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import weaver.reports.cli
+
+    seen = []
+    monkeypatch.setattr(weaver.reports.cli, "cmd_report", lambda args: seen.append(sys.path[0]) or 0)
+    before = list(sys.path)
+
+    assert main(["report"]) == 0
+
+    assert seen == [str(user_dir)]  # as under python -m; the console script's own is its bin directory
+    assert sys.path == before

@@ -6,13 +6,17 @@ import argparse
 from typing import Any
 
 _DESCRIPTION = """\
-Execute a report notebook (notebooks/report.ipynb by default) with papermill and write
-DIR/<name>.ipynb and DIR/<name>.html (charts interactive, no network needed, code hidden
-unless --show-code). -p sets a notebook parameter (strategy, params, data_file, symbol, start,
-end, cash, commission) or one of the strategy's parameters (it goes into params); values are
-read as YAML scalars. Example:
+Execute a report notebook (notebooks/report.ipynb by default, or any notebook with a cell
+tagged parameters) with papermill and write DIR/<name>.ipynb and DIR/<name>.html (plotly
+charts interactive, no network needed, code hidden unless --show-code). -p sets a notebook
+parameter (strategy, params, data_file, symbol, start, end, cash, commission) or one of the
+strategy's parameters (it goes into params); values are read as YAML scalars. The strategy is
+an example name, module:Class (the module found in the working directory first, as with
+python -m) or path/to/file.py:Class. Examples:
 
   weaver report -p strategy sma_cross -p fast 20 -p symbol GOOG --out out/report
+  weaver report -p strategy mystrat:MyStrategy --out out/mine     # ./mystrat.py
+  weaver report -p strategy strategies/mine.py:MyStrategy --out out/mine
 """
 
 
@@ -21,7 +25,7 @@ def add_parser(sub: Any) -> None:
     parser = sub.add_parser("report", help="run the report notebook with papermill and write HTML",
                             description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebook", nargs="?", default=None,
-                        help="the report template (default: notebooks/report.ipynb)")
+                        help="a notebook with a parameters cell (default: notebooks/report.ipynb)")
     parser.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                         help="a notebook or strategy parameter (repeatable)")
     parser.add_argument("-f", "--parameters-file", metavar="PARAMS.yaml",

@@ -27,7 +27,9 @@ def use_offline_charts() -> None:
 
     Sets plotly's default renderer to ``plotly_mimetype+weaver_offline``: JupyterLab draws
     the mimetype; nbconvert's HTML uses the ``text/html`` part, whose plotly.js is embedded
-    in the notebook once (no CDN, no MathJax download).
+    in the notebook once (no CDN, no MathJax download). ``weaver report`` calls it in a first
+    cell of every notebook it runs, so a report notebook need not; calling it again changes
+    nothing (plotly.js is not embedded twice).
     """
     import plotly.io as pio
     from plotly.io._base_renderers import MimetypeRenderer

@@ -4,6 +4,10 @@ The notebook declares its parameters in a cell tagged ``parameters``. Values giv
 checked before any kernel starts: a name must be one of the notebook's parameters or, when
 the notebook has ``strategy`` and ``params``, one of the strategy's parameters (it then goes
 into ``params``); a value must fit the parameter's type; the data file must exist.
+
+Every notebook runs with offline charts: a first code cell, tagged ``weaver-injected``, calls
+:func:`weaver.reports.notebook.use_offline_charts`, so plotly figures keep plotly.js inline in
+the HTML whether or not the notebook asks for it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,14 @@ _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 """
+
+#: the tag of the cell :func:`with_offline_charts` puts first
+INJECTED_TAG = "weaver-injected"
+_OFFLINE_CELL = """\
+# added by `weaver report`: plotly charts carry plotly.js inline in the HTML (no network needed)
+from weaver.reports.notebook import use_offline_charts
+
+use_offline_charts()"""
 
 
 class ReportError(WeaverError):
@@ -130,7 +142,9 @@ def resolve_parameters(notebook: str | Path, given: dict[str, Any]) -> dict[str,
         try:
             strategy_cls.validate_params(**base)
         except ParameterError as exc:
-            raise ParameterError(f"{exc}; {listing()}") from None
+            # listing() names the strategy's parameters too: drop validate_params' own list
+            own = f"; its parameters are: {strategy_cls.describe_params()}"
+            raise ParameterError(f"{str(exc).removesuffix(own)}; {listing()}") from None
         out["params"] = base
     if "data_file" in declared and "symbol" in declared:
         from weaver.reports.notebook import data_path
@@ -154,7 +168,8 @@ def run_report(
     Parameters
     ----------
     notebook
-        The template; ``notebooks/report.ipynb`` by default.
+        Any notebook with a cell tagged ``parameters``; ``notebooks/report.ipynb`` by default.
+        It runs with offline charts (see :func:`with_offline_charts`).
     parameters
         Values for the notebook's parameters, or for its strategy's (they go into ``params``).
     parameters_file
@@ -189,16 +204,62 @@ def run_report(
     stem = name or source.stem
     executed, html = out / f"{stem}.ipynb", out / f"{stem}.html"
     try:
-        pm.execute_notebook(str(source), str(executed), parameters=final, progress_bar=progress,
+        pm.execute_notebook(with_offline_charts(source), str(executed), parameters=final, progress_bar=progress,
                             cwd=os.getcwd(), request_save_on_cell_execute=True)
     except pm.PapermillExecutionError as exc:
         first = next((line for line in (exc.source or "").splitlines() if line.strip()), "")
+        position = _source_position(_record_source(executed, source), exc.cell_index)
         raise ReportError(
-            f"cell {exc.cell_index} (In [{exc.exec_count}]: {first.strip()!r}) raised {exc.ename}: {exc.evalue}\n"
-            f"the partially executed notebook is kept at {executed}"
+            f"cell {position} of {source.name} (In [{exc.exec_count}]: {first.strip()!r}) raised "
+            f"{exc.ename}: {exc.evalue}\nthe partially executed notebook is kept at {executed}"
         ) from None
+    _record_source(executed, source)
     export_html(executed, html, show_code=show_code)
     return Report(executed, html, final)
+
+
+def with_offline_charts(notebook: str | Path) -> Any:
+    """Return ``notebook`` (read, not changed on disk) with a first cell calling ``use_offline_charts()``.
+
+    The cell is tagged ``weaver-injected``. Without it, a notebook's plotly figures use plotly's
+    notebook renderer, whose HTML needs require.js, which the standalone export leaves out: the
+    charts would vanish. A notebook that calls ``use_offline_charts()`` itself is unaffected
+    (a second call changes nothing).
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The notebook, as papermill's ``execute_notebook`` accepts it in place of a path.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    nb = nbformat.v4.upgrade(nb) or nb  # cells need ids (nbformat 4.5) to add one
+    cell = nbformat.v4.new_code_cell(_OFFLINE_CELL)
+    cell.metadata["tags"] = [INJECTED_TAG]
+    nb.cells.insert(0, cell)
+    return nb
+
+
+def _record_source(executed: Path, source: Path) -> Any:
+    """Record ``source`` as the executed notebook's input (given a node, papermill records the node); return it."""
+    import nbformat
+
+    nb = nbformat.read(str(executed), as_version=4)
+    nb.metadata.setdefault("papermill", {})["input_path"] = str(source)
+    nbformat.write(nb, str(executed))
+    return nb
+
+
+def _source_position(executed_nb: Any, index: int) -> int:
+    """Return where the executed cell ``index`` (papermill's ``cell_index``) is in the source, counting from 1.
+
+    The cells ``weaver report`` and papermill added (offline charts, injected parameters,
+    error markers) are not counted: the position is the one the notebook's author sees.
+    """
+    added = {INJECTED_TAG, "injected-parameters"}
+    ran = [c for c in executed_nb.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+    return 1 + sum(1 for c in ran[:index] if not added & set(c.metadata.get("tags", [])))
 
 
 def export_html(notebook: str | Path, html: str | Path, *, show_code: bool = False) -> Path:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+
 import numpy as np
 
 from weaver.core.errors import ParameterError
@@ -135,18 +139,124 @@ EXAMPLES: dict[str, type[Strategy]] = {
 
 
 def resolve(name: str) -> type[Strategy]:
-    """Return a strategy class from a short name (``"sma_cross"``) or ``"module:Class"``."""
+    """Return a strategy class from a short name, ``"module:Class"`` or ``"path/to/file.py:Class"``.
+
+    Parameters
+    ----------
+    name
+        An example's short name (``"sma_cross"``); ``"module:Class"``, the module found as
+        ``python -m`` finds it (the working directory first, then ``sys.path``); or
+        ``"path/to/file.py:Class"``, a file relative to the working directory or absolute
+        (modules next to the file import, as when it is run). ``sys.path`` is left as it was.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown short name, a missing module, file or class, an attribute that is not a
+        ``Strategy`` subclass, or an error raised while importing the module; the message names
+        what was tried.
+    """
+    import os
+
     if name in EXAMPLES:
         return EXAMPLES[name]
-    if ":" in name:
-        import importlib
+    target, _, attr = name.rpartition(":")  # rpartition: a Windows path keeps its drive's colon
+    if not target or not attr.isidentifier():
+        raise ParameterError(f"unknown strategy {name!r}; examples: {sorted(EXAMPLES)}, "
+                             "or give 'module:Class' or 'path/to/file.py:Class'")
+    cwd = os.getcwd()
+    if target.endswith(".py") or "/" in target or os.sep in target:
+        module = _load_file(name, os.path.abspath(os.path.join(cwd, os.path.expanduser(target))))
+    else:
+        module = _load_module(name, target, cwd)
+    label = module.__name__
+    if not hasattr(module, attr):
+        own = [n for n, v in vars(module).items()
+               if isinstance(v, type) and issubclass(v, Strategy) and v.__module__ == label]
+        listed = f"its Strategy subclasses are: {', '.join(own)}" if own else "it defines no Strategy subclass"
+        where = getattr(module, "__file__", None) or "built-in"
+        raise _cannot_load(name, f"module {label} ({where}) has no attribute {attr!r}; {listed}")
+    cls = getattr(module, attr)
+    if isinstance(cls, type) and issubclass(cls, Strategy):
+        return cls
+    if isinstance(cls, type):
+        what = f"a class deriving from {', '.join(base.__qualname__ for base in cls.__bases__)}"
+    else:
+        what = f"a {type(cls).__name__}"
+    raise _cannot_load(name, f"{label}.{attr} is {what}, not a weaver.Strategy subclass")
 
-        module, _, attr = name.partition(":")
+
+def _cannot_load(name: str, why: str) -> ParameterError:
+    return ParameterError(f"cannot load strategy {name!r}: {why}")
+
+
+@contextmanager
+def _searched_first(directory: str) -> Iterator[None]:
+    """Put ``directory`` first on ``sys.path`` (unless it is there) during an import."""
+    import os
+    import sys
+
+    if any(os.path.abspath(entry or os.curdir) == directory for entry in sys.path):
+        yield
+        return
+    sys.path.insert(0, directory)
+    try:
+        yield
+    finally:
+        if directory in sys.path:
+            sys.path.remove(directory)
+
+
+def _load_file(name: str, path: str) -> ModuleType:
+    import importlib.util
+    import os
+    import sys
+
+    if not os.path.isfile(path):
+        raise _cannot_load(name, f"no file {path}")
+    label = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(label, path)
+    if spec is None or spec.loader is None:
+        raise _cannot_load(name, f"{path} is not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    # registered only while it runs, as an import registers a module (its annotations and
+    # dataclasses look it up there), so a file never stands in for an importable module of
+    # the same name afterwards
+    previous = sys.modules.get(label)
+    sys.modules[label] = module
+    try:
+        with _searched_first(os.path.dirname(path)):
+            spec.loader.exec_module(module)
+    except Exception as exc:  # the user's code failed: say how, without a traceback
+        raise _cannot_load(name, f"importing {label} ({path}) raised {type(exc).__name__}: {exc}") from exc
+    finally:
+        if previous is None:
+            sys.modules.pop(label, None)
+        else:
+            sys.modules[label] = previous
+    return module
+
+
+def _load_module(name: str, target: str, cwd: str) -> ModuleType:
+    import importlib
+    import importlib.util
+    import sys
+
+    if target in sys.modules:
+        return sys.modules[target]
+    importlib.invalidate_caches()  # see a file written since the interpreter started
+    with _searched_first(cwd):
         try:
-            cls = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ParameterError(f"cannot load strategy {name!r}: {exc}") from exc
-        if isinstance(cls, type) and issubclass(cls, Strategy):
-            return cls
-        raise ParameterError(f"{name!r} is not a weaver.Strategy subclass")
-    raise ParameterError(f"unknown strategy {name!r}; examples: {sorted(EXAMPLES)}, or give 'module:Class'")
+            spec = importlib.util.find_spec(target)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not f"{target}.".startswith(f"{exc.name}."):
+                raise _cannot_load(name, f"importing {target} raised {type(exc).__name__}: {exc}") from exc
+            spec = None  # a parent package is missing
+        except Exception as exc:  # a parent package failed to import, or a malformed name
+            raise _cannot_load(name, f"importing {target} raised {type(exc).__name__}: {exc}") from exc
+        if spec is None:
+            raise _cannot_load(name, f"no module {target!r} (looked in the working directory {cwd} and sys.path)")
+        try:
+            return importlib.import_module(target)
+        except Exception as exc:  # the user's code failed: say how, without a traceback
+            raise _cannot_load(name, f"importing {target} ({spec.origin}) raised {type(exc).__name__}: {exc}") from exc

@@ -110,3 +110,64 @@ def test_html_export_fetches_nothing(tmp_path: Path) -> None:
         assert "<script src=" not in html and "cdnjs" not in html and "mathjax" not in html.lower()
     assert "1 + 1" not in hidden and ">Title<" in hidden
     assert "1</span> <span class=\"o\">+</span>" in shown or "1 + 1" in shown
+
+
+def test_a_wrong_type_lists_each_parameter_once() -> None:
+    with pytest.raises(ParameterError) as wrong:
+        resolve_parameters(_REPO_NOTEBOOK, {"fast": "abc"})
+
+    message = str(wrong.value)
+    assert message.startswith("SmaCross.fast must be int, got 'abc'")
+    assert message.count("slow: int = 30") == 1 and message.count("cash: float = 100000.0") == 1
+
+
+MYSTRAT = "from weaver.strategy.examples import SmaCross\n\n\nclass MyStrat(SmaCross):\n    pass\n"
+
+
+@pytest.fixture
+def user_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Chdir to a directory holding ``mystrat.py``; forget afterwards the modules imported from it."""
+    import sys
+
+    (tmp_path / "mystrat.py").write_text(MYSTRAT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield tmp_path
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
+            del sys.modules[name]
+
+
+@pytest.mark.parametrize("strategy", ["mystrat:MyStrat", "mystrat.py:MyStrat", "sub/../mystrat.py:MyStrat"])
+def test_a_strategy_of_the_working_directory_is_checked_with_its_parameters(user_dir: Path, strategy: str) -> None:
+    given = {"strategy": strategy, "fast": 5, "data_file": str(ROOT / "data" / "GOOG.csv")}
+    (user_dir / "sub").mkdir()
+
+    resolved = resolve_parameters(_REPO_NOTEBOOK, given)
+
+    assert resolved["params"] == {"fast": 5}
+    with pytest.raises(ParameterError, match="MyStrat's parameters are: fast: int = 10"):
+        resolve_parameters(_REPO_NOTEBOOK, {**given, "fsat": 5})
+
+
+def test_a_strategy_that_cannot_load_is_a_parameter_error_naming_what_was_tried(user_dir: Path) -> None:
+    with pytest.raises(ParameterError, match=r"module mystrat \(.*mystrat\.py\) has no attribute 'MyStart'; "
+                                             r"its Strategy subclasses are: MyStrat$"):
+        resolve_parameters(_REPO_NOTEBOOK, {"strategy": "mystrat:MyStart"})
+
+
+def test_every_notebook_gets_offline_charts_in_a_first_injected_cell(tmp_path: Path) -> None:
+    import nbformat
+
+    from weaver.reports.runner import with_offline_charts
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Mine"), nbformat.v4.new_code_cell("x = 1")])
+    nbformat.write(nb, tmp_path / "mine.ipynb")
+
+    prepared = with_offline_charts(tmp_path / "mine.ipynb")
+
+    first = prepared.cells[0]
+    assert first.cell_type == "code" and first.metadata["tags"] == ["weaver-injected"]
+    assert "use_offline_charts()" in first.source
+    assert [c.source for c in prepared.cells[1:]] == ["# Mine", "x = 1"]
+    assert nbformat.read(tmp_path / "mine.ipynb", as_version=4).cells[0].source == "# Mine"  # the file is untouched
