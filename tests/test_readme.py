@@ -19,7 +19,7 @@ def test_readme_python_snippets_run_in_order(monkeypatch) -> None:  # noqa: ANN0
         exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own README
 
     assert len(blocks) >= 3
-    assert namespace["res"].stats["n_trades"] == 33
+    assert len(namespace["res"].trades) == 33
     assert len(namespace["sw"].frame) == 90
     assert len(namespace["wf"].folds) >= 3
     assert os.getcwd() == str(ROOT)

@@ -26,7 +26,7 @@ TRADE_COLUMNS = [
 
 
 class BacktestResult:
-    """The outcome of :func:`weaver.backtesting`.
+    """The outcome of :func:`weaver.backtest`.
 
     Attributes
     ----------
@@ -36,11 +36,15 @@ class BacktestResult:
         trade still open at the end has empty exit fields and its pnl marked at the last
         close.
     orders, fills
-        Every order (with its final status and any reject reason) and every fill.
+        Every order, with its final status and, when it was rejected, canceled or expired,
+        the ``reason``; and every fill.
     equity
         Account value at each bar's close, open positions marked at the close.
     stats
         See :mod:`weaver.backtesting.stats` (computed on first use).
+    notes
+        What the broker refused, one line per kind: ``"17 orders reduced: insufficient
+        cash at fill, first on 2005-01-10"``; empty when it refused nothing.
     """
 
     def __init__(
@@ -56,6 +60,7 @@ class BacktestResult:
         exposure: np.ndarray,
         timeframe: str | None,
         hold_closes: tuple[float, float],
+        refused: list[Order] | None = None,
     ) -> None:
         self.strategy = strategy
         self.params = params
@@ -67,6 +72,7 @@ class BacktestResult:
         self.exposure = exposure
         self.timeframe = timeframe
         self._hold_closes = hold_closes
+        self._refused = list(refused or ())
         self.timings: dict[str, float] = {}
 
     @cached_property
@@ -90,10 +96,17 @@ class BacktestResult:
     @cached_property
     def stats(self) -> pd.Series:
         """Return the run's statistics (computed once, on first use)."""
-        from weaver.backtesting.stats import compute_stats
+        from weaver.backtesting.stats import OrderCounts, compute_stats
 
+        reduced = sum(1 for o in self._refused if o.filled_qty)
+        counts = OrderCounts(len(self._orders), len(self._refused) - reduced, reduced)
         # buy and hold: the first symbol's first and last closes carried onto the run's bars
-        return compute_stats(self.equity, self._trades, self._hold_closes, self.exposure, self.timeframe)
+        return compute_stats(self.equity, self._trades, self._hold_closes, self.exposure, self.timeframe, counts)
+
+    @cached_property
+    def notes(self) -> list[str]:
+        """Return what the broker refused, one line per kind (see the class docstring)."""
+        return refusal_notes(self._refused)
 
     @property
     def drawdown(self) -> pd.Series:
@@ -129,21 +142,51 @@ class BacktestResult:
     def _repr_html_(self) -> str:
         s = self.stats
         keys = ["start", "end", "equity_final", "total_return", "cagr", "sharpe", "sortino",
-                "max_drawdown", "n_trades", "win_rate", "profit_factor", "exposure_pct"]
+                "max_drawdown", "n_trades", "n_open_trades", "win_rate", "profit_factor", "exposure_pct"]
         rows = "".join(
             f"<tr><th style='text-align:left'>{k}</th><td style='text-align:right'>{html.escape(_fmt(s[k]))}</td></tr>"
             for k in keys
         )
         params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         title = html.escape(f"{self.strategy}({params}) on {', '.join(self.bars)}")
+        notes = "".join(f"<p style='color:#a15c00;margin:2px 0'>&#9888; {html.escape(n)} (see res.orders.reason)</p>"
+                        for n in self.notes)
         trades = self.trades.tail(5).to_html(index=False, float_format=lambda x: f"{x:,.2f}")
-        return (f"<div><b>{title}</b><table>{rows}</table>"
+        return (f"<div><b>{title}</b>{notes}<table>{rows}</table>"
                 f"<details><summary>last trades ({len(self.trades)} in all)</summary>{trades}</details></div>")
 
     def __repr__(self) -> str:
         s = self.stats
-        return (f"<BacktestResult {self.strategy} {list(self.bars)}: {s['n_trades']} trades, "
-                f"final equity {s['equity_final']:,.2f}, return {s['total_return']:.2%}, sharpe {_fmt(s['sharpe'])}>")
+        still = f" (+{s['n_open_trades']} open)" if s["n_open_trades"] else ""
+        notes = "".join(f"; {n}" for n in self.notes)
+        return (f"<BacktestResult {self.strategy} {list(self.bars)}: {s['n_trades']} trades{still}, "
+                f"final equity {s['equity_final']:,.2f}, return {s['total_return']:.2%}, "
+                f"sharpe {_fmt(s['sharpe'])}{notes}>")
+
+
+def refusal_notes(refused: list[Order]) -> list[str]:
+    """Return one line per kind of refusal: how many orders, why, and when the first was.
+
+    An order the broker filled in part for lack of cash is "reduced"; one it refused without
+    filling any of it is "rejected". The kind is the reason up to its first colon
+    (``"insufficient cash at fill: reduced from 540 to 526 ..."`` is "insufficient cash at fill").
+    """
+    groups: dict[tuple[str, str], list[Order]] = {}
+    for order in refused:
+        verb = "reduced" if order.filled_qty else "rejected"
+        kind = (order.reason or order.status.value).split(":", 1)[0]
+        groups.setdefault((verb, kind), []).append(order)
+    notes = []
+    for (verb, kind), orders in groups.items():
+        n = len(orders)
+        first = orders[0].events[-1].timestamp  # the refusal: the last event of a finished order
+        notes.append(f"{n} order{'' if n == 1 else 's'} {verb}: {kind}, first on {_when(first)}")
+    return notes
+
+
+def _when(ts: Any) -> str:
+    stamp = pd.Timestamp(ts)
+    return f"{stamp:%Y-%m-%d}" if stamp == stamp.normalize() else str(stamp)
 
 
 def _fmt(value: Any) -> str:
@@ -195,6 +238,7 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
         timeframe=run.timeframe,
         # the first symbol's closes carried onto the run's bars: its first and last
         hold_closes=(float(first_closes[0]), float(first_closes[-1])),
+        refused=broker.refused,
     )
 
 
@@ -246,8 +290,9 @@ def _fills_frame(columns: dict[str, Any]) -> pd.DataFrame:
 
 
 _ORDER_COLUMNS = [
-    "client_order_id", "symbol", "side", "type", "qty", "limit_price", "stop_price", "tif",
-    "status", "filled_qty", "avg_fill_price", "created_at", "filled_at", "reject_reason",
+    "client_order_id", "symbol", "side", "type", "qty", "limit_price", "stop_price", "trail_price",
+    "trail_percent", "tif",
+    "status", "filled_qty", "avg_fill_price", "created_at", "filled_at", "updated_at", "reason",
 ]
 _VALUE = {m: m.value for e in (OrderSide, OrderType, OrderStatus, TimeInForce) for m in e}
 
@@ -268,13 +313,17 @@ def _orders_frame(orders: Any) -> pd.DataFrame:
         "qty": np.fromiter((o.qty for o in orders), dtype=float, count=len(orders)),
         "limit_price": prices("limit_price"),
         "stop_price": prices("stop_price"),
+        "trail_price": prices("trail_price"),
+        "trail_percent": prices("trail_percent"),
         "tif": [_VALUE[o.tif] for o in orders],
         "status": [_VALUE[o.status] for o in orders],
         "filled_qty": np.fromiter((o.filled_qty for o in orders), dtype=float, count=len(orders)),
         "avg_fill_price": prices("avg_fill_price"),
         "created_at": pd.to_datetime([o.created_at for o in orders], utc=True),
         "filled_at": pd.to_datetime([o.filled_at for o in orders], utc=True),
-        "reject_reason": [o.reject_reason for o in orders],
+        # the time of the order's last event: when it was filled, rejected, canceled or expired
+        "updated_at": pd.to_datetime([o.events[-1].timestamp if o.events else o.created_at for o in orders], utc=True),
+        "reason": [o.reason for o in orders],
     })
 
 

@@ -3,6 +3,16 @@
 Return-based measures (CAGR, volatility, Sharpe, Sortino, Calmar, maximum drawdown) come
 from empyrical-reloaded; the trade statistics are counted from the trade table. Fractions
 are fractions (``total_return`` 0.25 is +25%); names ending in ``_pct`` are percentages.
+
+Trades: ``n_trades`` counts the closed round trips, and ``win_rate``, ``profit_factor`` and
+the ``*_trade_pct`` figures are computed over those same trades; a trade still open at the
+end (marked at the last close in the equity and in ``BacktestResult.trades``) is counted
+apart in ``n_open_trades``. Orders: ``n_orders`` counts every order placed,
+``n_orders_rejected`` those the broker refused without filling any of it (at submit, or at
+the fill for lack of cash) and ``n_orders_reduced`` those it filled only in part because the
+cash at the fill did not cover the rest (DESIGN §4).
+
+Each statistic has one name; the API's schema maps them to the roadmap's RunStats.
 """
 
 from __future__ import annotations
@@ -11,7 +21,7 @@ import sys
 import threading
 import types
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -133,18 +143,28 @@ def _on_first_call(module: types.ModuleType, name: str) -> Callable[..., Any]:
     return call
 
 
+class OrderCounts(NamedTuple):
+    """How many orders a run placed, and how many the broker refused or reduced."""
+
+    placed: int = 0
+    rejected: int = 0
+    reduced: int = 0
+
+
 def compute_stats(
     equity: pd.Series,
     trades: pd.DataFrame | Mapping[str, Any],
     closes: pd.Series,
     exposure: np.ndarray,
     timeframe: str | None,
+    orders: OrderCounts = OrderCounts(),
 ) -> pd.Series:
     """Return the statistics Series of a run (see the module docstring for units).
 
     ``trades`` is the trade table, or its columns (``pnl``, ``return_pct``, ``exit_time``,
     ``commission``). ``closes`` are the first symbol's closes carried onto the run's bars (a
     Series or an array); only the first and the last are used (for the buy-and-hold return).
+    ``orders`` gives the order counts.
     """
     ep = load_empyrical()
 
@@ -157,8 +177,8 @@ def compute_stats(
     start_value, end_value = float(values[0]), float(values[-1])
     ends = np.asarray(closes, dtype=float)[[0, -1]]
     all_pnl = np.asarray(trades["pnl"], dtype=float)
-    n_trades = len(all_pnl)
-    closed = ~np.asarray(pd.isna(trades["exit_time"]), dtype=bool) if n_trades else np.zeros(0, dtype=bool)
+    n_all = len(all_pnl)
+    closed = ~np.asarray(pd.isna(trades["exit_time"]), dtype=bool) if n_all else np.zeros(0, dtype=bool)
     pnl = all_pnl[closed]
     rets = np.asarray(trades["return_pct"], dtype=float)[closed]
     wins, losses = pnl[pnl > 0], pnl[pnl < 0]
@@ -184,22 +204,21 @@ def compute_stats(
         "buy_hold_return": float(ends[-1] / ends[0] - 1.0),
         "cagr": cagr,
         "volatility": ratio(ep.annual_volatility(returns, annualization=ppy)),
-        "sharpe": (sharpe := ratio(ep.sharpe_ratio(returns, annualization=ppy))),
+        "sharpe": ratio(ep.sharpe_ratio(returns, annualization=ppy)),
         "sortino": ratio(ep.sortino_ratio(returns, annualization=ppy)),
         "calmar": calmar,
         "max_drawdown": max_drawdown,
         "max_drawdown_duration": max_drawdown_duration(equity),
-        "n_trades": n_trades,
+        "n_trades": len(pnl),
+        "n_open_trades": n_all - len(pnl),
         "win_rate": float(len(wins) / len(pnl)) if len(pnl) else np.nan,
         "profit_factor": float(wins.sum() / -losses.sum()) if len(losses) else np.nan,
         "avg_trade_pct": float(rets.mean()) if len(rets) else np.nan,
         "best_trade_pct": float(rets.max()) if len(rets) else np.nan,
         "worst_trade_pct": float(rets.min()) if len(rets) else np.nan,
-        "commission": float(np.sum(trades["commission"])) if n_trades else 0.0,
-        # the roadmap's RunStats
-        "total_trades": n_trades,
-        "winning_trades": int(len(wins)),
-        "total_pnl": end_value - start_value,
-        "sharpe_ratio": sharpe,
+        "commission": float(np.sum(trades["commission"])) if n_all else 0.0,
+        "n_orders": orders.placed,
+        "n_orders_rejected": orders.rejected,
+        "n_orders_reduced": orders.reduced,
     }
     return pd.Series(stats, dtype=object, name="stats")

@@ -32,6 +32,9 @@ _ZERO = Decimal(0)
 _UTC = timezone.utc
 _MARKET = OrderType.MARKET
 _PENDING = OrderStatus.PENDING
+_HUNDRED = Decimal(100)
+_TICK = Decimal("0.01")
+_UNFILLED_ENDS = frozenset({OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED})
 _E = TypeVar("_E", bound=Enum)
 
 
@@ -120,9 +123,11 @@ class OrderRejected(OrderEvent):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True)
 class OrderExpired(OrderEvent):
     """The order's time in force ran out."""
+
+    reason: str = ""
 
 
 S = OrderStatus
@@ -165,7 +170,15 @@ class Order:
     InvalidOrder
         If a price is not positive, or the prices do not match
         the order type (limit needs ``limit_price``, stop needs ``stop_price``, stop_limit
-        needs both, market has neither).
+        needs both, market has neither, trailing_stop needs one of ``trail_price`` and
+        ``trail_percent``).
+
+    Notes
+    -----
+    A trailing stop (Alpaca's ``trailing_stop``) carries its trail, ``trail_price`` (a
+    price offset) or ``trail_percent`` (percent: 2 is 2 %), and the broker keeps ``hwm``:
+    the high-water mark of a sell (the low-water mark of a buy), which it starts at the last
+    price when the order is placed; ``stop_price`` is then the trail below (above) the mark.
     """
 
     symbol: str
@@ -186,12 +199,16 @@ class Order:
     canceled_at: datetime | None = None
     triggered: bool = False
     tag: str | None = None
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    hwm: Decimal | None = None
     events: list[OrderEvent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         qty = self.qty
         if (self.type is _MARKET and self.status is _PENDING and self.limit_price is None
-                and self.stop_price is None and self.filled_qty is _ZERO and self.client_order_id
+                and self.stop_price is None and self.trail_price is None and self.trail_percent is None
+                and self.filled_qty is _ZERO and self.client_order_id
                 and self.side.__class__ is OrderSide and self.tif.__class__ is TimeInForce
                 and self.symbol.__class__ is str and self.symbol
                 and qty.__class__ is Decimal and qty.is_finite()):
@@ -211,6 +228,9 @@ class Order:
             self.limit_price = self._positive(self.limit_price, "limit_price")
         if self.stop_price is not None:
             self.stop_price = self._positive(self.stop_price, "stop_price")
+        for name in ("trail_price", "trail_percent", "hwm"):
+            if getattr(self, name) is not None:
+                setattr(self, name, self._positive(getattr(self, name), name))
         self._check_prices()
         self.filled_qty = self._decimal(self.filled_qty, "filled_qty")
         if not _ZERO <= self.filled_qty <= max(self.qty, _ZERO):
@@ -242,11 +262,23 @@ class Order:
 
     def _check_prices(self) -> None:
         kind = self.type
-        if kind is OrderType.MARKET and self.limit_price is None and self.stop_price is None:
+        trail = self.trail_price is not None or self.trail_percent is not None
+        if kind is OrderType.MARKET and self.limit_price is None and self.stop_price is None and not trail:
             return
+        if kind is OrderType.TRAILING_STOP:
+            if not trail:
+                raise self._invalid("trailing_stop order needs trail_price or trail_percent")
+            if self.trail_price is not None and self.trail_percent is not None:
+                raise self._invalid(
+                    f"trailing_stop order takes trail_price {self.trail_price} or trail_percent "
+                    f"{self.trail_percent}, not both")
+            if self.limit_price is not None:
+                raise self._invalid(f"trailing_stop order must not have limit_price {self.limit_price}")
+            return  # its stop_price is the broker's, from the mark
         needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
-        for name, needed in (("limit_price", needs_limit), ("stop_price", needs_stop)):
+        for name, needed in (("limit_price", needs_limit), ("stop_price", needs_stop),
+                             ("trail_price", False), ("trail_percent", False)):
             value = getattr(self, name)
             if needed and value is None:
                 raise self._invalid(f"{self.type.value} order needs {name}")
@@ -259,6 +291,21 @@ class Order:
     def remaining_qty(self) -> Decimal:
         """Return the quantity still to fill."""
         return self.qty - self.filled_qty
+
+    @property
+    def reason(self) -> str | None:
+        """Return why the order ended without filling in full, or None.
+
+        The reason of its rejection, cancelation or expiry, as the venue or the simulator
+        gave it (``"insufficient cash at fill: ..."``); the status itself when none was given.
+        """
+        status = self.status
+        if status not in _UNFILLED_ENDS:
+            return None
+        if status is OrderStatus.REJECTED and self.reject_reason:
+            return self.reject_reason
+        last = self.events[-1] if self.events else None
+        return getattr(last, "reason", "") or status.value
 
     @property
     def is_open(self) -> bool:
@@ -340,11 +387,41 @@ class Order:
         InvalidOrder
             If the order has no stop price or is already terminal.
         """
-        if self.type not in (OrderType.STOP, OrderType.STOP_LIMIT):
+        if self.type not in (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP):
             raise self._invalid(f"cannot trigger a {self.type.value} order: it has no stop")
         if self.is_terminal:
             raise self._invalid(f"cannot trigger an order in status '{self.status.value}'")
         self.triggered = True
+
+    def trail(self, price: Decimal) -> None:
+        """Move a trailing stop's mark to ``price`` if it is beyond it, and its stop with it.
+
+        The mark of a sell is its high-water mark (it only rises), of a buy its low-water
+        mark (it only falls); the stop sits ``trail_price`` or ``trail_percent`` percent below
+        (above) it. Like :meth:`mark_triggered`, this is a fill-model annotation, not a status
+        change. The first call sets the mark (the broker does, at submit, from the last price).
+
+        Raises
+        ------
+        InvalidOrder
+            If the order is not a trailing stop, or is already terminal.
+        """
+        if self.type is not OrderType.TRAILING_STOP:
+            raise self._invalid(f"cannot trail a {self.type.value} order: it has no trail")
+        if self.is_terminal:
+            raise self._invalid(f"cannot trail an order in status '{self.status.value}'")
+        sell = self.side is OrderSide.SELL
+        mark = self.hwm
+        if mark is not None and (price <= mark if sell else price >= mark):
+            return
+        self.hwm = price
+        if self.trail_price is not None:
+            stop = price - self.trail_price if sell else price + self.trail_price
+        else:
+            ratio = self.trail_percent / _HUNDRED  # type: ignore[operator]
+            stop = price * (1 - ratio) if sell else price * (1 + ratio)
+        # a trail wider than the price leaves no stop a sell can reach: it stays at the least price
+        self.stop_price = stop if stop > 0 else _TICK
 
     def replay(self, events: Iterable[OrderEvent] | None = None) -> Order:
         """Rebuild an order from this order's intent and a sequence of events.
@@ -360,9 +437,9 @@ class Order:
         Returns
         -------
         Order
-            A new order. Its intent (symbol, side, qty, type, prices, tif, ids, tag,
-            ``created_at``) and the ``triggered`` annotation are copied; everything else
-            comes from the events.
+            A new order. Its intent (symbol, side, qty, type, prices, trail, tif, ids, tag,
+            ``created_at``) and the fill model's annotations (``triggered``, a trailing stop's
+            mark and stop) are copied; everything else comes from the events.
 
         Raises
         ------
@@ -382,6 +459,9 @@ class Order:
             created_at=self.created_at,
             triggered=self.triggered,
             tag=self.tag,
+            trail_price=self.trail_price,
+            trail_percent=self.trail_percent,
+            hwm=self.hwm,
         )
         for event in history:
             order.apply(event)

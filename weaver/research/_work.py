@@ -14,14 +14,18 @@ from typing import Any
 STAT_NAMES: tuple[str, ...] = (
     "start", "end", "duration", "exposure_pct", "equity_start", "equity_final", "equity_peak",
     "total_return", "buy_hold_return", "cagr", "volatility", "sharpe", "sortino", "calmar",
-    "max_drawdown", "max_drawdown_duration", "n_trades", "win_rate", "profit_factor",
-    "avg_trade_pct", "best_trade_pct", "worst_trade_pct", "commission", "total_trades",
-    "winning_trades", "total_pnl", "sharpe_ratio",
+    "max_drawdown", "max_drawdown_duration", "n_trades", "n_open_trades", "win_rate", "profit_factor",
+    "avg_trade_pct", "best_trade_pct", "worst_trade_pct", "commission", "n_orders", "n_orders_rejected",
+    "n_orders_reduced",
 )
+
+#: the statistics that count things (integers in a sweep's frame)
+COUNT_NAMES: tuple[str, ...] = tuple(k for k in STAT_NAMES if k.startswith("n_"))
 
 #: metrics where a smaller value is better (everything else: larger is better; drawdowns are
 #: negative fractions, so the largest is the shallowest)
-LOWER_IS_BETTER = frozenset({"volatility", "max_drawdown_duration", "commission", "duration"})
+LOWER_IS_BETTER = frozenset({"volatility", "max_drawdown_duration", "commission", "duration",
+                             "n_orders_rejected", "n_orders_reduced"})
 
 #: one unit of work: (row position, symbol or None for all the bars, checked parameters)
 Item = tuple[int, "str | None", dict[str, Any]]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from weaver.core.errors import ParameterError, WeaverError
 from weaver.research._work import (
+    COUNT_NAMES,
     LOWER_IS_BETTER,
     STAT_NAMES,
     Item,
@@ -272,7 +273,7 @@ def _frame(items: list[Item], names: list[str], per_symbol: bool, rows: list[dic
         records.append(rec)
     columns = (["symbol"] if per_symbol else []) + names + list(STAT_NAMES) + ["error"]
     frame = pd.DataFrame.from_records(records, columns=columns)
-    for k in ("n_trades", "total_trades", "winning_trades"):
+    for k in COUNT_NAMES:
         if frame[k].notna().all():
             frame[k] = frame[k].astype("int64")
     frame["error"] = pd.Series([r.get("error") for r in rows], index=frame.index, dtype=object)

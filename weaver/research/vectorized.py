@@ -13,8 +13,13 @@ A strategy qualifies when it describes its rule as arrays:
 
 The simulation then matches the event-driven engine's rules for such a strategy: long only,
 one position at a time (no pyramiding), market orders filled at the next bar's open, the same
-commission rate on each fill's notional, an entry refused when cash cannot pay for it, equity
-marked at each bar's close. Slippage, volume participation, commission models other than a
+commission rate on each fill's notional, equity marked at each bar's close. Cash is where the
+two could part: the engine's broker refuses an entry whose cost at the signal bar's close
+exceeds the cash (at submit) and reduces one that fits there but not at the next open (at the
+fill, DESIGN §4), while vectorbt checks the cost at the fill alone. Every entry is checked
+both ways after the simulation; a combination with an entry on which they disagree (or come
+within a rounding error of the cash) is run by the event engine instead, so every row is the
+engine's number. ``info["event_rows"]`` counts them. Slippage, volume participation, commission models other than a
 plain rate, and portfolios of several symbols sharing cash need the event-driven path.
 
 vectorbt (and numba) are imported only here. Its compiled functions are cached on disk (numba
@@ -134,7 +139,13 @@ def run_vectorized(
     options: dict[str, Any],
     on_rows: Callable[[list[dict[str, Any]]], None],
 ) -> dict[str, Any]:
-    """Simulate every item with vectorbt; report rows (as the event path's) through ``on_rows``."""
+    """Simulate every item with vectorbt; report rows (as the event path's) through ``on_rows``.
+
+    The items vectorbt cannot reproduce exactly (see the module docstring) are run by the
+    event engine in this process.
+    """
+    from weaver.research._work import Job, run_items
+
     vbt = import_vectorbt()
     fee = _fee_rate(options.get("commission")) or 0.0
     cash = float(options.get("cash", 100_000))
@@ -143,6 +154,7 @@ def run_vectorized(
     by_symbol: dict[str | None, list[Item]] = {}
     for item in items:
         by_symbol.setdefault(item[1], []).append(item)
+    deferred: list[Item] = []
     for symbol, group in by_symbol.items():
         frame = frames[symbol] if symbol is not None else next(iter(frames.values()))
         data = {f: np.ascontiguousarray(frame[f].to_numpy(dtype=float)) for f in _FIELDS}
@@ -151,12 +163,16 @@ def run_vectorized(
         for k in range(0, len(group), per_chunk):
             chunk = group[k:k + per_chunk]
             rows = _simulate(vbt, strategy, frame, data, chunk, cash, fee, size_name)
-            on_rows(rows)
-    return {"compute_seconds": time.perf_counter() - started}
+            deferred += [item for item, row in zip(chunk, rows, strict=True) if row is None]
+            on_rows([row for row in rows if row is not None])
+    if deferred:
+        on_rows(run_items(Job(strategy, options), frames, deferred)[0])
+    return {"compute_seconds": time.perf_counter() - started, "event_rows": len(deferred)}
 
 
 def _simulate(vbt: Any, strategy: type, frame: pd.DataFrame, data: dict[str, np.ndarray], chunk: list[Item],
-              cash: float, fee: float, size_name: str | None) -> list[dict[str, Any]]:
+              cash: float, fee: float, size_name: str | None) -> list[dict[str, Any] | None]:
+    """Return one row per item of ``chunk``, None for an item the event engine must run."""
     n, m = len(frame), len(chunk)
     # one row per combination while building (contiguous), transposed for vectorbt
     entries = np.zeros((m, n), dtype=bool)
@@ -180,38 +196,86 @@ def _simulate(vbt: Any, strategy: type, frame: pd.DataFrame, data: dict[str, np.
         price=data["open"][:, None], size=sizes, size_type="amount", direction="longonly", accumulate=False,
         fees=fee, init_cash=cash, allow_partial=False, raise_reject=False,
     )
-    del entries, exits
+    del exits
     # the equity curve from the fills, as the event engine builds it (rounded to 1e-8 the same
     # way); one row per combination
     orders = pf.orders.records_arr
     cell = orders["col"] * n + orders["idx"]
-    signed = np.where(orders["side"] == 0, orders["size"], -orders["size"])
+    buy = orders["side"] == 0
+    signed = np.where(buy, orders["size"], -orders["size"])
     flow = -(signed * orders["price"]) - orders["fees"]
-    held = np.cumsum(np.bincount(cell, weights=signed, minlength=n * m).reshape(m, n), axis=1)
+    held = np.cumsum(np.bincount(cell, weights=signed, minlength=n * m).reshape(m, n), axis=1, dtype=float)
     held[np.abs(held) < 1e-12] = 0.0
-    equity = np.cumsum(np.bincount(cell, weights=flow, minlength=n * m).reshape(m, n), axis=1)
-    equity += cash
-    equity += held * data["close"]
+    cash_after = np.cumsum(np.bincount(cell, weights=flow, minlength=n * m).reshape(m, n), axis=1, dtype=float)
+    cash_after += cash
+    equity = cash_after + held * data["close"]
     np.round(equity, 8, out=equity)
+    deferred = _cash_disagreements(entries, held, cash_after, buy, cell, data, sizes[0], fee)
+    bought = np.zeros((m, n), dtype=bool)
+    bought.reshape(-1)[cell[buy]] = True
+    # the orders the engine places: the fills, and the entries signalled while flat that got none
+    attempts = _entry_attempts(entries, held)
+    rejected = (attempts & ~bought).sum(axis=1)
+    counts = np.bincount(orders["col"], minlength=m) + rejected
+    del entries, bought, attempts
     stats = vector_stats(frame.index, frame.attrs.get("timeframe"), equity, held != 0,
-                         pf.trades.records_arr, data["close"])
-    rows = []
+                         pf.trades.records_arr, data["close"], (counts, rejected, np.zeros(m, dtype=np.int64)))
+    rows: list[dict[str, Any] | None] = []
     for j, (pos, _, _) in enumerate(chunk):
         if j in errors:
             rows.append({"_pos": pos, "error": errors[j]})
+        elif deferred[j]:
+            rows.append(None)
         else:
             rows.append({"_pos": pos, **stats[j], "error": None})
     return rows
 
 
+def _entry_attempts(entries: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """Return the bars where an entry reaches the broker: signalled while flat (one row per combination)."""
+    flat_before = np.empty_like(entries)
+    flat_before[:, 0] = True
+    flat_before[:, 1:] = held[:, :-1] == 0
+    return entries & flat_before
+
+
+def _cash_disagreements(entries: np.ndarray, held: np.ndarray, cash_after: np.ndarray, buy: np.ndarray,
+                        cell: np.ndarray, data: dict[str, np.ndarray], qty: np.ndarray, fee: float) -> np.ndarray:
+    """Return, per combination, whether an entry's cash check could go otherwise in the engine.
+
+    The engine submits an entry when its cost at the signal bar's close (with commission)
+    fits the cash, and fills it in full when its cost at the open fits too (else reduces it);
+    vectorbt filled it when the cost at the open fitted. They agree when submitted == filled;
+    a cost within a rounding error of the cash could go either way in Decimal arithmetic.
+    """
+    m, n = entries.shape
+    attempts = _entry_attempts(entries, held)
+    rows, bars = np.nonzero(attempts)
+    if not len(rows):
+        return np.zeros(m, dtype=bool)
+    prior = bars - 1  # an entry fills at bar t >= 1; its signal bar is t - 1
+    available = cash_after[rows, prior]
+    at_close = qty[rows] * data["close"][prior] * (1.0 + fee)
+    at_open = qty[rows] * data["open"][bars] * (1.0 + fee)
+    filled = np.zeros(m * n, dtype=bool)
+    filled[cell[buy]] = True
+    filled = filled.reshape(m, n)[rows, bars]
+    tolerance = 1e-9 * np.maximum(np.abs(available), 1.0)
+    close_call = (np.abs(at_close - available) <= tolerance) | (np.abs(at_open - available) <= tolerance)
+    disagree = ((at_close <= available) != filled) | close_call
+    return np.bincount(rows[disagree], minlength=m) > 0
+
+
 def vector_stats(index: pd.DatetimeIndex, timeframe: str | None, equity: np.ndarray, exposed: np.ndarray,
-                 trades: np.ndarray, close: np.ndarray) -> list[dict[str, Any]]:
+                 trades: np.ndarray, close: np.ndarray,
+                 orders: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> list[dict[str, Any]]:
     """Return :func:`weaver.backtesting.stats.compute_stats`' numbers for each row of ``equity``.
 
     ``equity`` and ``exposed`` have one row per combination and one column per bar. The
     formulas are empyrical's (as ``compute_stats`` uses them), applied to all rows at once, so
     both paths' rows compare. ``trades`` are vectorbt trade records (``col``, ``size``,
     ``entry_price``, ``entry_fees``, ``exit_fees``, ``pnl``, ``status``: 1 = closed).
+    ``orders`` holds each row's counts of orders placed, rejected and reduced (zeros when None).
     """
     from weaver.backtesting.stats import load_empyrical, periods_per_year
 
@@ -266,12 +330,12 @@ def vector_stats(index: pd.DatetimeIndex, timeframe: str | None, equity: np.ndar
     exposure = 100.0 * exposed.mean(axis=1) if n else np.zeros(m)
     equity_peak = equity.max(axis=1)
     buy_hold = float(close[-1] / close[0] - 1.0)
+    placed, rejected, reduced = orders if orders is not None else (np.zeros(m, dtype=np.int64),) * 3
     duration = index[-1] - index[0]
 
     out = []
     for j in range(m):
         has = n_closed[j] > 0
-        sr = float(sharpe[j])
         row = {
             "start": index[0], "end": index[-1], "duration": duration,
             "exposure_pct": float(exposure[j]),
@@ -279,19 +343,19 @@ def vector_stats(index: pd.DatetimeIndex, timeframe: str | None, equity: np.ndar
             "equity_peak": float(equity_peak[j]),
             "total_return": float(end_value[j] / start_value[j] - 1.0),
             "buy_hold_return": buy_hold,
-            "cagr": float(finite(cagr[j])), "volatility": float(vol[j]), "sharpe": sr,
+            "cagr": float(finite(cagr[j])), "volatility": float(vol[j]), "sharpe": float(sharpe[j]),
             "sortino": float(sortino[j]), "calmar": float(finite(calmar[j])),
             "max_drawdown": float(mdd[j]),
             "max_drawdown_duration": pd.Timedelta(int(longest[j]), unit="ns"),
-            "n_trades": int(n_trades[j]),
+            "n_trades": int(n_closed[j]),
+            "n_open_trades": int(n_trades[j] - n_closed[j]),
             "win_rate": float(n_win[j] / n_closed[j]) if has else np.nan,
             "profit_factor": float(gains[j] / losses[j]) if n_loss[j] else np.nan,
             "avg_trade_pct": float(ret_sum[j] / n_closed[j]) if has else np.nan,
             "best_trade_pct": float(best[j]) if has else np.nan,
             "worst_trade_pct": float(worst[j]) if has else np.nan,
             "commission": float(fees[j]),
-            "total_trades": int(n_trades[j]), "winning_trades": int(n_win[j]),
-            "total_pnl": float(end_value[j] - start_value[j]), "sharpe_ratio": sr,
+            "n_orders": int(placed[j]), "n_orders_rejected": int(rejected[j]), "n_orders_reduced": int(reduced[j]),
         }
         out.append({k: row[k] for k in STAT_NAMES})
     return out

@@ -179,7 +179,7 @@ def walk_forward(
 
     from weaver.backtesting.engine import _merged_index, prepare_bars, run_backtest
     from weaver.backtesting.result import empty_trades
-    from weaver.backtesting.stats import compute_stats
+    from weaver.backtesting.stats import OrderCounts, compute_stats
     from weaver.research._work import STAT_NAMES
     from weaver.research.grid import expand_grid
     from weaver.research.sweep import _check_metric, _progress, sweep
@@ -202,6 +202,7 @@ def walk_forward(
         return out
 
     rows, sweeps, pieces, trades, exposure = [], [], [], [], []
+    counts = [0, 0, 0]  # orders placed, rejected, reduced over the test windows
     capital = float(cash)
     bar = _progress(progress, len(windows), f"{strategy.__name__} walk-forward")
     try:
@@ -231,6 +232,8 @@ def walk_forward(
                 pieces.append(out.equity)
                 trades.append(out.trades)
                 exposure.append(np.asarray(out.exposure, dtype=bool))
+                for k, name in enumerate(("n_orders", "n_orders_rejected", "n_orders_reduced")):
+                    counts[k] += int(st[name])
                 capital = float(out.equity.iloc[-1])
             rows.append(row)
             bar.update(1)
@@ -242,7 +245,7 @@ def walk_forward(
     first = next(iter(frames.values()))
     closes = first["close"].reindex(equity.index).ffill()
     timeframe = first.attrs.get("timeframe")
-    stats = compute_stats(equity, trade_frame, closes, np.concatenate(exposure), timeframe)
+    stats = compute_stats(equity, trade_frame, closes, np.concatenate(exposure), timeframe, OrderCounts(*counts))
     stats = stats[[k for k in STAT_NAMES if k in stats.index]]
     fold_frame = pd.DataFrame(rows, columns=["fold", "train_start", "train_end", "test_start", "test_end", *names,
                                              f"is_{metric}", f"oos_{metric}", "oos_return", "oos_trades", "error"])

@@ -12,9 +12,16 @@ Conventions (documented defaults, each pinned by a test in ``tests/unit/sim``):
   exceeds cash minus what other open buy orders reserve (their remaining qty at their
   symbol's ``price_of`` plus their estimated commission). Limit and stop prices are not
   used for the estimate.
-- Cash check at fill: a buy fill whose cost plus commission exceeds cash (e.g. after a
-  gap up) is not executed; the order's remainder is canceled with reason
-  "insufficient cash at fill: ...".
+- Cash check at fill (DESIGN §4): a buy fill whose cost plus commission exceeds cash
+  (e.g. after a gap up) is reduced to the most units the cash pays for, commission
+  included (whole units unless ``fractional``, else down to 1e-8); that part fills and the
+  rest of the order is canceled with the reason "insufficient cash at fill: reduced from
+  ... to ...". When the cash pays for no unit at all, nothing fills and the order is
+  canceled with the reason. A venue checks buying power at submit and fills what it
+  accepted; the simulator can only check at submit against the last close, so this is how
+  it honours a gap without dropping the order.
+- ``refused`` lists, in order, every order refused in whole or in part: rejected at
+  submit, or canceled (reduced or not) for lack of cash at the fill.
 - Short sales are allowed by default and credit their proceeds to cash; there is no
   margin model. With ``allow_short=False`` a sell that would take the position, net of
   open sell orders, below zero is rejected.
@@ -66,7 +73,7 @@ from weaver.sim.fill import FillModel
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["SimulatedBroker", "UpdateHandler"]
+__all__ = ["CASH_AT_FILL", "SimulatedBroker", "UpdateHandler"]
 
 UpdateHandler = Callable[[Order, OrderEvent], None]
 
@@ -74,6 +81,7 @@ _ZERO = Decimal(0)
 _QUANTUM = Decimal("1e-8")
 _BUY = OrderSide.BUY
 _MARKET = OrderType.MARKET
+_TRAIL = OrderType.TRAILING_STOP
 _DAY = TimeInForce.DAY
 _IOC = TimeInForce.IOC
 _FOK = TimeInForce.FOK
@@ -82,6 +90,9 @@ _INF = float("inf")
 _NO_SYMBOLS: frozenset[str] = frozenset()
 _PENDING = OrderStatus.PENDING
 _SUBMITTED = OrderStatus.SUBMITTED
+
+#: the reason of an order canceled, in whole or in part, because cash did not pay for its fill
+CASH_AT_FILL = "insufficient cash at fill"
 
 #: float -> Decimal(repr(float)), shared by every broker: a backtest converts the same bar
 #: prices again and again (and a sweep, in every run); emptied when full
@@ -190,6 +201,8 @@ class SimulatedBroker:
         self.working: Mapping[str, Sequence[Order]] = MappingProxyType(self._working)
         """A live, read-only view: symbol -> its working orders; empty (falsy) when none."""
         self._notional: dict[str, Decimal] = {}  # filled notional per order, for commission
+        self.refused: list[Order] = []
+        """Orders refused in whole or in part: rejected, or canceled or reduced for cash at the fill."""
         self._handlers: list[UpdateHandler] = []
 
     # --- the Broker port -------------------------------------------------------------------
@@ -217,8 +230,11 @@ class SimulatedBroker:
         self.orders[order.client_order_id] = order
         reason = self._rejection(order)
         if reason is not None:
+            self.refused.append(order)
             self._emit(order, OrderRejected(now, reason))
             return order
+        if order.type is _TRAIL and order.hwm is None:  # the mark starts at the last price
+            order.trail(self._ref_price(order.symbol))  # type: ignore[arg-type]
         self._emit(order, OrderSubmitted(now))
         if order.status is _SUBMITTED:  # a handler may have canceled it already
             self._emit(order, OrderAccepted(now))
@@ -356,7 +372,7 @@ class SimulatedBroker:
                     ))
                     closed = True
                 elif session_end and tif is _DAY:
-                    self._emit(order, OrderExpired(ts))
+                    self._emit(order, OrderExpired(ts, "day order unfilled at the session's end"))
                     closed = True
             else:
                 closed = True
@@ -403,16 +419,21 @@ class SimulatedBroker:
         else:
             prev_notional = self._notional.get(coid, _ZERO)
             fee = self.commission.charge(order.filled_qty, prev_notional, qty, px)
+        short_of_cash = None
         if order.side is _BUY:
             cost = qty * px + fee
             cash = self.portfolio.cash
             if cost > cash:
-                self._emit(order, OrderCanceled(
-                    ts,
-                    f"insufficient cash at fill: need {_money(cost)}, have {_money(cash)} "
-                    f"({qty} {order.symbol} at {px})",
-                ))
-                return None
+                short_of_cash = f"{qty} would cost {_money(cost)}, cash {_money(cash)}"
+                wanted = order.qty - order.filled_qty
+                qty, fee = self._affordable(order, qty, px, cash, prev_notional)
+                if not qty:
+                    self.refused.append(order)
+                    self._emit(order, OrderCanceled(
+                        ts, f"{CASH_AT_FILL}: {wanted} {order.symbol} at {px} would cost {_money(cost)}, "
+                            f"cash {_money(cash)} pays for none"))
+                    return None
+                short_of_cash = f"{CASH_AT_FILL}: reduced from {wanted} to {qty} {order.symbol} at {px} ({short_of_cash})"
         fill = Fill(coid, order.symbol, order.side, qty, px, ts, fee)
         self.portfolio.apply(fill)
         self.fills.append(fill)
@@ -423,7 +444,33 @@ class SimulatedBroker:
             else:
                 self._notional[coid] = prev_notional + qty * px
         self._emit(order, OrderFilled(ts, qty, px) if completes else OrderPartiallyFilled(ts, qty, px))
+        if short_of_cash is not None and order.status in _OPEN:  # a handler may have canceled it
+            self.refused.append(order)
+            self._emit(order, OrderCanceled(ts, short_of_cash))
         return fill
+
+    def _affordable(self, order: Order, qty: Decimal, px: Decimal, cash: Decimal,
+                    prev_notional: Decimal) -> tuple[Decimal, Decimal]:
+        """Return the most of ``qty`` that ``cash`` pays for at ``px`` with its commission, and that commission.
+
+        Whole units, or units of 1e-8 when fractional. Commission grows with the quantity,
+        so the largest quantity whose cost fits is found by bisection.
+        """
+        unit = _QUANTUM if self.fractional else Decimal(1)
+
+        def fee(q: Decimal) -> Decimal:
+            return _ZERO if self._free else self.commission.charge(order.filled_qty, prev_notional, q, px)
+
+        lo, hi = 0, min(int(qty / unit), int(cash / px / unit))  # counts of units; lo always fits
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            q = mid * unit
+            if q * px + fee(q) <= cash:
+                lo = mid
+            else:
+                hi = mid - 1
+        best = lo * unit
+        return (best, fee(best)) if lo else (_ZERO, _ZERO)
 
     def _rejection(self, order: Order) -> str | None:
         """Return why ``order`` must be rejected, or None if it may work."""
@@ -434,7 +481,7 @@ class SimulatedBroker:
             known = ", ".join(sorted(self.symbols)[:10])
             return f"unknown symbol {order.symbol!r} (known: {known})"
         if not self.fractional and qty != qty.to_integral_value():
-            return f"fractional qty {qty} not enabled (SimulatedBroker(fractional=True))"
+            return f"fractional qty {qty} not enabled: run with fractional=True, e.g. wv.backtest(..., fractional=True)"
         kind = order.type
         if kind is not _MARKET:
             if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not (
@@ -445,6 +492,9 @@ class SimulatedBroker:
                 order.stop_price is not None and order.stop_price > 0
             ):
                 return f"{kind.value} order needs a stop_price > 0, got {order.stop_price}"
+            if kind is _TRAIL and order.hwm is None and self._ref_price(order.symbol) is None:
+                return (f"no reference price for {order.symbol} yet (price_of returned "
+                        f"{self.price_of(order.symbol)!r}): a trailing stop starts there")
 
         held = self.portfolio.positions.get(order.symbol)
         position = held.qty if held is not None else _ZERO
@@ -466,7 +516,7 @@ class SimulatedBroker:
                 if need > available:
                     return (
                         f"insufficient cash: need {_money(need)}, have {_money(available)} "
-                        f"({opening} {order.symbol} at {ref} plus commission)"
+                        f"({opening} {order.symbol} at {ref}{'' if self._free else ' plus commission'})"
                     )
         elif not self.allow_short:
             open_sells = self._open_qty(order.symbol, OrderSide.SELL)

@@ -21,6 +21,13 @@ Fill rules (DESIGN §4), for a bar with open O, high H, low L:
   price was at S at the trigger: if S <= P it fills at S (= min(S, P)); if S > P it fills
   at P when L <= P, ASSUMING the bar's low may come after the trigger (an OHLC bar does not
   say; this is the optimistic reading, the same one backtesting.py makes). Sells mirror it.
+- trailing stop sell with trail T (a price, or a percent of the mark): the mark starts at the
+  last close when the order is placed (the broker sets it); each bar is checked against the
+  stop as it stood at the bar's open (mark - T): O <= stop -> O (a gap), elif L <= stop ->
+  the stop; slippage applies, as to a stop. A bar that does not trigger it then raises the
+  mark to its high, if higher, and the stop with it (``order.trail``): the bar's own high
+  never moves the stop it is checked against, as an OHLC bar does not say whether its high
+  came before its low. A buy mirrors it with the low-water mark and the stop above it.
 - Slippage never moves a fill outside the bar's [low, high], and never past a limit.
 """
 
@@ -44,6 +51,7 @@ _MARKET = OrderType.MARKET
 _LIMIT = OrderType.LIMIT
 _STOP = OrderType.STOP
 _STOP_LIMIT = OrderType.STOP_LIMIT
+_TRAIL = OrderType.TRAILING_STOP
 _BUY = OrderSide.BUY
 _FOK = TimeInForce.FOK
 
@@ -87,8 +95,9 @@ class FillModel:
     def match(self, order: Order, bar: BarView, capacity: Decimal | None = None) -> Match | None:
         """Match one working order against one bar.
 
-        Marks a stop or stop-limit order triggered when the bar touches its stop (also
-        when it then does not fill).
+        Marks a stop, stop-limit or trailing stop order triggered when the bar touches its
+        stop (also when it then does not fill), and moves an untriggered trailing stop's mark
+        after the bar was checked.
 
         Parameters
         ----------
@@ -108,9 +117,11 @@ class FillModel:
         """
         kind = order.type
         touched = False
-        if (kind is _STOP or kind is _STOP_LIMIT) and not order.triggered:
+        if (kind is _STOP or kind is _STOP_LIMIT or kind is _TRAIL) and not order.triggered:
             touched = self.stop_touched(order, bar)
             if not touched:
+                if kind is _TRAIL:  # the mark follows the bar, after it was checked
+                    order.trail(Decimal(repr(float(bar.high if order.side is not _BUY else bar.low))))
                 return None
         price = self.fill_price(order, bar)
         if touched:
@@ -124,7 +135,7 @@ class FillModel:
             return None
 
         buy = order.side is _BUY
-        if kind is _MARKET or kind is _STOP:
+        if kind is _MARKET or kind is _STOP or kind is _TRAIL:
             if self.slippage is not None:
                 price = self.slippage(order, price, bar)
         else:  # a limit never fills worse than its limit, whatever a subclass returned
@@ -163,7 +174,7 @@ class FillModel:
             return o
         if kind is _LIMIT:
             return _limit_price(buy, float(order.limit_price), bar)
-        if kind is _STOP:
+        if kind is _STOP or kind is _TRAIL:
             if order.triggered:  # triggered earlier and partly filled: now a market order
                 return o
             stop = float(order.stop_price)

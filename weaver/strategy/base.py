@@ -28,6 +28,7 @@ _TIF = {t.value: t for t in TimeInForce}
 # metaclass's __getattr__ hook, several times slower, and orders are placed in the bar loop
 _BUY, _SELL = OrderSide.BUY, OrderSide.SELL
 _MARKET, _LIMIT, _STOP, _STOP_LIMIT = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT
+_TRAIL = OrderType.TRAILING_STOP
 _DAY = TimeInForce.DAY
 _ZERO = Decimal(0)
 
@@ -234,15 +235,46 @@ class Strategy:
         stop: float | None = None,
         tif: str | TimeInForce = "day",
         symbol: str | None = None,
+        *,
+        trail_price: float | None = None,
+        trail_percent: float | None = None,
     ) -> Order:
         """Place a buy order and return it.
 
-        Give ``qty`` (units) or ``size`` (a fraction of equity, 0 < size <= 1); with neither,
-        the order buys as many units as the whole equity pays for at the current close.
-        ``limit`` and/or ``stop`` make it a limit, stop or stop-limit order. An order the
-        broker refuses comes back with status ``rejected`` and its ``reject_reason``.
+        Parameters
+        ----------
+        qty
+            Units to buy.
+        size
+            Instead of ``qty``: the fraction of equity to spend, ``0 < size <= 1``. It becomes
+            whole units at the last close when the order is placed (fractional ones with
+            ``fractional=True``), as a broker needs a quantity then. With neither ``qty``
+            nor ``size``, the whole equity.
+        limit, stop
+            Make it a limit, stop or stop-limit order.
+        tif
+            Time in force: ``"day"``, ``"gtc"``, ``"ioc"`` or ``"fok"``.
+        symbol
+            The symbol; the strategy's first by default.
+        trail_price, trail_percent
+            Make it a trailing stop (Alpaca's ``trailing_stop``): the stop follows the
+            lowest low since the order was placed, ``trail_price`` above it (a price offset)
+            or ``trail_percent`` percent above it (2 is 2 %). See :class:`Strategy`.
+
+        Returns
+        -------
+        Order
+            The order as the broker took it. An order the broker refuses comes back with
+            status ``rejected`` and its ``reason``; one the cash at the fill cannot pay for
+            in full is reduced to what it pays for (DESIGN §4).
+
+        Raises
+        ------
+        ParameterError
+            For a ``size`` outside (0, 1], both ``qty`` and ``size``, both trails, a trail
+            with a limit or stop, or an unknown ``tif``.
         """
-        return self._place(_BUY, qty, size, limit, stop, tif, symbol)
+        return self._place(_BUY, qty, size, limit, stop, tif, symbol, trail_price, trail_percent)
 
     def sell(
         self,
@@ -252,9 +284,16 @@ class Strategy:
         stop: float | None = None,
         tif: str | TimeInForce = "day",
         symbol: str | None = None,
+        *,
+        trail_price: float | None = None,
+        trail_percent: float | None = None,
     ) -> Order:
-        """Place a sell order and return it (arguments as for :meth:`buy`)."""
-        return self._place(_SELL, qty, size, limit, stop, tif, symbol)
+        """Place a sell order and return it (arguments as for :meth:`buy`).
+
+        A trailing sell stop follows the highest high since the order was placed, and sits
+        ``trail_price`` (or ``trail_percent`` percent) below it.
+        """
+        return self._place(_SELL, qty, size, limit, stop, tif, symbol, trail_price, trail_percent)
 
     def close(self, symbol: str | None = None) -> Order | None:
         """Close the position in ``symbol`` (default: the strategy's symbol) at market.
@@ -281,15 +320,26 @@ class Strategy:
         stop: float | None,
         tif: str | TimeInForce,
         symbol: str | None,
+        trail_price: float | None = None,
+        trail_percent: float | None = None,
     ) -> Order:
         sym = symbol or self._primary
-        if qty is None:  # size the order at its limit, its stop, or else the current close
-            ref = limit if limit is not None else stop
-            if ref is None:
-                ref = self._price_of(sym) if sym in self._datas else math.nan
+        if qty is None:
+            if size is not None and not 0 < size <= 1:  # also NaN
+                raise ParameterError(
+                    f"{side.value}(size={size!r}): size is the fraction of equity to trade, 0 < size <= 1; "
+                    f"for a number of shares pass qty={size!r}"
+                )
+            # a broker needs a quantity when the order is sent (DESIGN §4): the size becomes
+            # units at the last close, whole ones unless fractional
+            ref = self._price_of(sym) if sym in self._datas else math.nan
             fraction = 1.0 if size is None else float(size)
             units = fraction * self.equity / ref if ref and ref == ref else 0.0
             amount = Decimal(repr(units)) if self._fractional else Decimal(int(units))
+        elif size is not None:
+            raise ParameterError(
+                f"{side.value}(qty={qty!r}, size={size!r}): give qty (units) or size (a fraction of equity), not both"
+            )
         else:
             amount = Decimal(repr(float(qty))) if not isinstance(qty, int) else Decimal(qty)
         try:
@@ -298,12 +348,30 @@ class Strategy:
             raise ParameterError(
                 f"tif={tif!r} is not a time in force; use one of {[t.value for t in TimeInForce]}"
             ) from None
-        return self._submit(
-            sym, side, amount,
-            None if limit is None else Decimal(repr(float(limit))),
-            None if stop is None else Decimal(repr(float(stop))),
-            tif_enum,
+        limit_price = None if limit is None else Decimal(repr(float(limit)))
+        stop_price = None if stop is None else Decimal(repr(float(stop)))
+        if trail_price is None and trail_percent is None:
+            return self._submit(sym, side, amount, limit_price, stop_price, tif_enum)
+        return self._submit_trailing(side, sym, amount, limit, stop, tif_enum, trail_price, trail_percent)
+
+    def _submit_trailing(self, side: OrderSide, symbol: str, qty: Decimal, limit: float | None,
+                         stop: float | None, tif: TimeInForce, trail_price: float | None,
+                         trail_percent: float | None) -> Order:
+        call = f"{side.value}(trail_price={trail_price!r}, trail_percent={trail_percent!r})"
+        if trail_price is not None and trail_percent is not None:
+            raise ParameterError(f"{call}: give trail_price (a price offset) or trail_percent, not both")
+        if limit is not None or stop is not None:
+            raise ParameterError(f"{call}: a trailing stop takes no limit or stop (its stop follows the price)")
+        trail = trail_price if trail_price is not None else trail_percent
+        if not float(trail) > 0:  # type: ignore[arg-type]
+            raise ParameterError(f"{call}: the trail must be > 0")
+        order = Order(
+            symbol=symbol, side=side, qty=qty, type=_TRAIL, tif=tif,
+            trail_price=None if trail_price is None else Decimal(repr(float(trail_price))),
+            trail_percent=None if trail_percent is None else Decimal(repr(float(trail_percent))),
+            client_order_id=self._next_id(), created_at=self._now(),
         )
+        return self._broker.submit(order)
 
     def _submit(
         self,
@@ -318,13 +386,16 @@ class Strategy:
             kind = _MARKET if stop is None else _STOP
         else:
             kind = _LIMIT if stop is None else _STOP_LIMIT
-        self._seq += 1
         order = Order(
             symbol=symbol, side=side, qty=qty, type=kind, limit_price=limit, stop_price=stop,
-            tif=tif, client_order_id=f"{self._run_id}-{self._cursor.i}-{self._seq}",
-            created_at=self._now(),
+            tif=tif, client_order_id=self._next_id(), created_at=self._now(),
         )
         return self._broker.submit(order)
+
+    def _next_id(self) -> str:
+        """Return the next client order id: ``{run_id}-{bar}-{sequence}``."""
+        self._seq += 1
+        return f"{self._run_id}-{self._cursor.i}-{self._seq}"
 
     # -- account ---------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import weaver as wv
 from weaver.backtesting.stats import (
+    OrderCounts,
     compute_stats,
     max_drawdown_duration,
     periods_per_year,
@@ -138,7 +139,8 @@ def test_buy_and_hold_uses_the_first_symbols_carried_closes() -> None:
 
         first = next(iter(frames.values()))
         closes = first["close"].reindex(res.equity.index).ffill()
-        expected = compute_stats(res.equity, res.trades, closes, res.exposure, res.timeframe)
+        expected = compute_stats(res.equity, res.trades, closes, res.exposure, res.timeframe,
+                                 OrderCounts(len(res.orders), 0, 0))
         pd.testing.assert_series_equal(res.stats, expected)
     assert res.stats["buy_hold_return"] == pytest.approx(0.0)  # BBB: 50 -> 50 (carried)
 
@@ -147,7 +149,8 @@ def test_stats_of_one_symbol_match_compute_stats_on_its_closes() -> None:
     bars = wv.synthetic(3_000, "1min", seed=2)
     res = wv.backtest(BuyThenSell, bars, until=1_500)
 
-    expected = compute_stats(res.equity, res.trades, bars["close"], res.exposure, res.timeframe)
+    expected = compute_stats(res.equity, res.trades, bars["close"], res.exposure, res.timeframe,
+                             OrderCounts(len(res.orders), 0, 0))
     pd.testing.assert_series_equal(res.stats, expected)
     assert res.stats["max_drawdown_duration"] == reference_max_drawdown_duration(res.equity)
 

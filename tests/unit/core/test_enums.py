@@ -33,7 +33,7 @@ def test_roadmap_values() -> None:
     assert [m.value for m in RunStatus] == [
         "pending", "running", "stopped", "completed", "error",
     ]
-    assert [m.value for m in OrderType] == ["market", "limit", "stop", "stop_limit"]
+    assert [m.value for m in OrderType] == ["market", "limit", "stop", "stop_limit", "trailing_stop"]  # + Alpaca's
     assert [m.value for m in TimeInForce] == ["day", "gtc", "ioc", "fok"]
     assert OrderStatus.PARTIALLY_FILLED == "partial"
     assert OrderStatus.CANCELLED == "cancelled"

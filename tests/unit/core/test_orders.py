@@ -258,6 +258,21 @@ def test_timestamps_and_reasons_are_recorded() -> None:
     assert rejected.status is S.REJECTED
 
 
+def test_reason_says_why_an_order_ended_without_filling_in_full() -> None:
+    rejected = make_order().apply(OrderRejected(at(1), "insufficient buying power"))
+    canceled = make_order().apply(OrderSubmitted(at(0))).apply(OrderCanceled(at(5), "canceled by request"))
+    expired = make_order().apply(OrderSubmitted(at(0))).apply(OrderAccepted(at(0))).apply(
+        OrderExpired(at(9), "day order unfilled at the session's end"))
+    silent = make_order().apply(OrderSubmitted(at(0))).apply(OrderAccepted(at(0))).apply(OrderExpired(at(9)))
+    filled = make_order().apply(OrderSubmitted(at(0))).apply(OrderFilled(at(1), Decimal(10), Decimal(100)))
+
+    assert rejected.reason == "insufficient buying power"
+    assert canceled.reason == "canceled by request"
+    assert expired.reason == "day order unfilled at the session's end"
+    assert silent.reason == "expired"  # a venue that gives no reason: the status says it
+    assert filled.reason is None and make_order().reason is None
+
+
 # --- construction -------------------------------------------------------------------
 
 

@@ -236,18 +236,90 @@ def test_short_allowed_by_default() -> None:
     assert broker.submit(make_order("sell", 5)).status is S.ACCEPTED
 
 
-def test_gap_up_beyond_cash_cancels_at_fill() -> None:
+def test_gap_up_beyond_cash_reduces_the_buy_to_the_shares_cash_covers() -> None:
+    # DESIGN §4: a market buy that no longer fits the cash at the fill is reduced, with the
+    # reason recorded, never dropped. 90 at the last close 100 = 9,000 fits at submit; the
+    # open gaps to 120, where 90 would cost 10,800 > 10,000: floor(10,000 / 120) = 83 fill.
     broker, _, events = make_broker(cash=10_000)
-    broker.submit(make_order("buy", 90, client_order_id="a"))  # 9,000 at the last close 100
+    broker.submit(make_order("buy", 90, client_order_id="a"))
 
-    fills = feed(broker, make_bar(120, 121, 119, 120))  # 90 * 120 = 10,800 > 10,000
+    fills = feed(broker, make_bar(120, 121, 119, 120))
 
     order = broker.get_order("a")
-    assert fills == [] and broker.portfolio.cash == D(10_000)
-    assert order.status is S.CANCELLED
-    assert events[-1] == ("a", "OrderCanceled")
-    assert order.events[-1].reason.startswith(
-        "insufficient cash at fill: need 10,800.00, have 10,000.00"
+    assert [(f.qty, f.price) for f in fills] == [(D(83), D(120))]
+    assert broker.portfolio.cash == D(10_000) - D(83 * 120)
+    assert order.status is S.CANCELLED and order.filled_qty == D(83)
+    assert events[-2:] == [("a", "OrderPartiallyFilled"), ("a", "OrderCanceled")]
+    assert order.reason == (
+        "insufficient cash at fill: reduced from 90 to 83 AAPL at 120.0 "
+        "(90 would cost 10,800.00, cash 10,000.00)"
+    )
+    assert broker.refused == [order]
+    assert not broker.has_working("AAPL")
+
+
+@pytest.mark.parametrize(
+    ("commission", "cash", "expected"),
+    [
+        (PerOrder(10), 10_000, 83),  # 83 * 120 + 10 = 9,970 <= 10,000
+        (PerOrder(50), 10_000, 82),  # 83 * 120 + 50 = 10,010 > 10,000; 82 * 120 + 50 = 9,890
+        (PerShare(D("0.5")), 10_000, 82),  # 83 * 120.5 = 10,001.5 > 10,000; 82 * 120.5 = 9,881
+        (0.01, 10_000, 82),  # 1% of 83 * 120 = 99.6 -> 10,059.6 > 10,000; 82 -> 9,938.4
+    ],
+)
+def test_the_reduced_buy_leaves_room_for_its_commission(commission: object, cash: int, expected: int) -> None:
+    broker, _, _ = make_broker(cash=cash, commission=commission)
+    broker.submit(make_order("buy", 90, client_order_id="a"))
+
+    (fill,) = feed(broker, make_bar(120, 121, 119, 120))
+
+    assert fill.qty == D(expected)
+    assert broker.portfolio.cash >= 0
+    cost_of_one_more = broker.commission.charge(D(0), D(0), D(expected + 1), D(120)) + D(expected + 1) * 120
+    assert cost_of_one_more > D(cash)
+
+
+def test_a_fractional_buy_is_reduced_to_the_cash_to_the_last_unit() -> None:
+    broker, _, _ = make_broker(cash=10_000, fractional=True)
+    broker.submit(make_order("buy", "90.5", client_order_id="a"))
+
+    (fill,) = feed(broker, make_bar(120, 121, 119, 120))
+
+    assert fill.qty == D("83.33333333")  # 10,000 / 120, down to 1e-8
+    assert broker.portfolio.cash >= 0
+
+
+def test_a_buy_cash_cannot_pay_one_share_of_is_canceled_with_the_reason() -> None:
+    broker, ref, _ = make_broker(cash=100)
+    ref.prices["AAPL"] = 90.0
+    broker.submit(make_order("buy", 1, client_order_id="a"))
+
+    fills = feed(broker, make_bar(120, 121, 119, 120))
+
+    order = broker.get_order("a")
+    assert fills == [] and broker.portfolio.cash == D(100)
+    assert order.status is S.CANCELLED and order.filled_qty == 0
+    assert order.reason == (
+        "insufficient cash at fill: 1 AAPL at 120.0 would cost 120.00, cash 100.00 pays for none"
+    )
+    assert broker.refused == [order]
+
+
+def test_rejections_at_submit_are_listed_with_the_refused_orders() -> None:
+    broker, _, _ = make_broker(cash=1_000)
+    ok = broker.submit(make_order("buy", 1))
+    refused = broker.submit(make_order("buy", 100))
+
+    assert ok.status is S.ACCEPTED and refused.status is S.REJECTED
+    assert broker.refused == [refused]
+
+
+def test_a_fractional_rejection_says_how_to_allow_fractions() -> None:
+    broker, _, _ = make_broker()
+    order = broker.submit(make_order("buy", "2.5"))
+
+    assert order.reject_reason == (
+        "fractional qty 2.5 not enabled: run with fractional=True, e.g. wv.backtest(..., fractional=True)"
     )
 
 

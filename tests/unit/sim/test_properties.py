@@ -26,20 +26,28 @@ def bars(draw, minute: int = 1):
 
 @st.composite
 def orders(draw, symbol: str = "AAPL"):
-    kind = draw(st.sampled_from(["market", "limit", "stop", "stop_limit"]))
+    kind = draw(st.sampled_from(["market", "limit", "stop", "stop_limit", "trailing_stop"]))
 
     def price() -> str:
         return str(round(draw(PRICE), 2))
 
-    return make_order(
+    order = make_order(
         draw(st.sampled_from(["buy", "sell"])),
         draw(st.integers(min_value=1, max_value=500)),
-        type=kind,
+        type="market" if kind == "trailing_stop" else kind,
         limit=price() if kind in ("limit", "stop_limit") else None,
         stop=price() if kind in ("stop", "stop_limit") else None,
         tif=draw(st.sampled_from(["day", "gtc", "ioc", "fok"])),
         symbol=symbol,
     )
+    if kind == "trailing_stop":  # a trail in price or in percent, its mark where the broker would set it
+        from weaver.core import Order, OrderType
+
+        trail = {"trail_price": D(price()) / 10} if draw(st.booleans()) else {"trail_percent": D(draw(st.integers(1, 30)))}
+        order = Order(order.symbol, order.side, order.qty, type=OrderType.TRAILING_STOP, tif=order.tif,
+                      client_order_id=order.client_order_id, **trail)
+        order.trail(D(price()))
+    return order
 
 
 def wild(order, price, bar):
@@ -54,7 +62,7 @@ SLIPPAGE = st.sampled_from([None, 1.0, 50.0, 10_000.0, wild])
 @given(bar=bars(), order=orders(), slippage=SLIPPAGE, triggered=st.booleans())
 def test_no_fill_outside_the_bar_or_beyond_the_limit(bar, order, slippage, triggered) -> None:
     order = working(order)
-    if triggered and order.type.value in ("stop", "stop_limit"):
+    if triggered and order.type.value in ("stop", "stop_limit", "trailing_stop"):
         order.mark_triggered()
     match = FillModel(slippage=slippage).match(order, bar)
     if match is None:
