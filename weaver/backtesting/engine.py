@@ -24,7 +24,7 @@ from weaver.core import Portfolio
 from weaver.core.errors import BacktestError, DataError, WeaverError
 from weaver.strategy.base import Strategy
 from weaver.strategy.lines import Data
-from weaver.strategy.lookahead import check_lookahead
+from weaver.strategy.lookahead import check_indicators
 
 _FIELDS = ("open", "high", "low", "close", "volume")
 
@@ -198,7 +198,7 @@ class Run:
             ) from exc
         started = time.perf_counter()
         if lookahead_check:
-            check_lookahead(self.strategy._indicators, self.index)
+            check_indicators(self.strategy._indicators, self.index)
         spent = time.perf_counter() - started
         for d in self.datas.values():
             d.start()

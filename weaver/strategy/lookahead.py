@@ -80,7 +80,7 @@ def check_indicator(spec: IndicatorSpec, index: Any) -> None:
                 )
 
 
-def check_lookahead(specs: list[IndicatorSpec], index: Any) -> None:
+def check_indicators(specs: list[IndicatorSpec], index: Any) -> None:
     """Check every declared indicator (see :func:`check_indicator`), once per distinct declaration.
 
     A declaration identical to one that passed before (see the module's docstring) is not

@@ -217,7 +217,7 @@ def test_a_writable_input_changed_in_place_is_checked_again() -> None:
     # x / max(x) only peeks when a later bar holds the maximum
     from weaver.core.errors import LookAheadError as Refused
     from weaver.strategy.base import IndicatorSpec
-    from weaver.strategy.lookahead import check_lookahead
+    from weaver.strategy.lookahead import check_indicators
 
     index = pd.date_range("2024-01-01", periods=50, freq="1D", tz="UTC")
     x = np.linspace(2.0, 1.0, 50)
@@ -225,17 +225,17 @@ def test_a_writable_input_changed_in_place_is_checked_again() -> None:
     def spec() -> IndicatorSpec:
         return IndicatorSpec("normalised_by_max(…)", normalised_by_max, (x,), {}, [normalised_by_max(x)])
 
-    check_lookahead([spec()], index)
+    check_indicators([spec()], index)
     x[-1] = 5.0
 
     with pytest.raises(Refused, match="normalised_by_max"):
-        check_lookahead([spec()], index)
+        check_indicators([spec()], index)
 
 
 def test_an_indicator_giving_other_values_for_the_same_declaration_is_checked_again() -> None:
     # a function reading outside state: the same declaration, a different series, a fresh check
     from weaver.strategy.base import IndicatorSpec
-    from weaver.strategy.lookahead import check_lookahead
+    from weaver.strategy.lookahead import check_indicators
 
     index = pd.date_range("2024-01-01", periods=50, freq="1D", tz="UTC")
     x = np.linspace(2.0, 1.0, 50)
@@ -245,11 +245,11 @@ def test_an_indicator_giving_other_values_for_the_same_declaration_is_checked_ag
     def moody(close: np.ndarray) -> np.ndarray:
         return peek_next_close(close) if state["peek"] else np.asarray(close) * 2
 
-    check_lookahead([IndicatorSpec("moody(…)", moody, (x,), {}, [moody(x)])], index)
+    check_indicators([IndicatorSpec("moody(…)", moody, (x,), {}, [moody(x)])], index)
     state["peek"] = True
 
     with pytest.raises(LookAheadError, match="moody"):
-        check_lookahead([IndicatorSpec("moody(…)", moody, (x,), {}, [moody(x)])], index)
+        check_indicators([IndicatorSpec("moody(…)", moody, (x,), {}, [moody(x)])], index)
 
 
 def test_the_memo_keeps_no_array_or_function_alive() -> None:
@@ -257,7 +257,7 @@ def test_the_memo_keeps_no_array_or_function_alive() -> None:
     import weakref
 
     from weaver.strategy.base import IndicatorSpec
-    from weaver.strategy.lookahead import check_lookahead
+    from weaver.strategy.lookahead import check_indicators
 
     index = pd.date_range("2024-01-01", periods=50, freq="1D", tz="UTC")
     x = np.linspace(1.0, 2.0, 50)
@@ -266,7 +266,7 @@ def test_the_memo_keeps_no_array_or_function_alive() -> None:
     def double(close: np.ndarray, k: int = 2) -> np.ndarray:
         return np.asarray(close) * k
 
-    check_lookahead([IndicatorSpec("double(…)", double, (x,), {"k": 3}, [double(x, k=3)])], index)
+    check_indicators([IndicatorSpec("double(…)", double, (x,), {"k": 3}, [double(x, k=3)])], index)
     refs = weakref.ref(x), weakref.ref(double)
     del x, double
     gc.collect()
