@@ -49,7 +49,43 @@ def prepare_bars(bars: BarsLike) -> dict[str, pd.DataFrame]:
     for sym, frame in frames.items():
         if frame.empty:
             raise DataError(f"no bars for {sym!r} (source {frame.attrs.get('source', 'DataFrame')}): nothing to backtest")
+    _check_bar_sizes(frames)
     return frames
+
+
+#: bar sizes this many times apart are different bar sizes; closer ones may be one size
+#: with bars missing (a symbol that trades every other day looks like "2d")
+_MIXED_BAR_SIZES = 5
+
+
+def _check_bar_sizes(frames: Mapping[str, pd.DataFrame]) -> None:
+    """Refuse symbols of clearly different bar sizes (1d with 1m); warn of close ones (1d with 2d).
+
+    One clock steps through the merged bars: a daily symbol would sit still between its bars
+    while a minute symbol traded, and its day orders would expire on the other's sessions.
+    """
+    import warnings
+
+    sizes = {sym: f.attrs.get("timeframe") for sym, f in frames.items()}
+    known = {sym: tf for sym, tf in sizes.items() if tf is not None}
+    if len(set(known.values())) < 2:
+        return
+    seconds = {sym: _bar_seconds(tf) for sym, tf in known.items()}
+    finest, coarsest = min(seconds, key=seconds.get), max(seconds, key=seconds.get)
+    listed = ", ".join(f"{sym} is {tf or 'of unknown size'}" for sym, tf in sizes.items())
+    advice = f"bring them to one, e.g. wv.resample(bars, {known[coarsest]!r}) for the finer ones"
+    if seconds[coarsest] >= _MIXED_BAR_SIZES * seconds[finest]:
+        raise DataError(f"the bars mix bar sizes: {listed}; {advice}")
+    from weaver.data import DataWarning
+
+    warnings.warn(f"the bars' sizes differ: {listed} (bars missing from {coarsest}?); if they are "
+                  f"different sizes, {advice}", DataWarning, stacklevel=4)
+
+
+def _bar_seconds(timeframe: str) -> float:
+    from weaver.data.timeframe import timeframe_seconds
+
+    return timeframe_seconds(timeframe) or 30 * 86_400.0  # None: calendar months
 
 
 class PreparedBars:

@@ -50,25 +50,11 @@ def result_figure(symbol: str = "") -> go.Figure:
 def fill_result_figure(fig: go.Figure, result: BacktestResult, symbol: str | None = None) -> go.Figure:
     """Put ``result``'s bars, trades, equity and drawdown into a :func:`result_figure`."""
     sym = symbol or next(iter(result.bars))
-    bars = result.bars[sym]
-    trades = result.trades[result.trades["symbol"] == sym] if len(result.trades) else result.trades
-    longs = (trades["side"] == "long").to_numpy() if len(trades) else np.zeros(0, bool)
-    closed = trades[trades["exit_time"].notna()] if len(trades) else trades
+    candles, entries, exits = _price_traces(result, sym)
     dd = result.drawdown
-    fig.data[CANDLES].update(x=bars.index, open=bars["open"], high=bars["high"], low=bars["low"],
-                             close=bars["close"], name=sym)
-    fig.data[ENTRIES].update(
-        x=list(trades["entry_time"]), y=list(trades["entry_price"]),
-        marker={"symbol": list(np.where(longs, "triangle-up", "triangle-down")), "size": 10,
-                "color": list(np.where(longs, _GREEN, _RED))},
-        hovertext=[f"{s} {q:g} @ {p:,.2f}" for s, q, p in
-                   zip(trades["side"], trades["qty"], trades["entry_price"], strict=True)],
-    )
-    fig.data[EXITS].update(
-        x=list(closed["exit_time"]), y=list(closed["exit_price"]),
-        marker={"symbol": "x", "size": 9, "color": list(np.where(closed["pnl"] >= 0, _GREEN, _RED))},
-        hovertext=[f"exit {p:,.2f}, pnl {v:,.2f}" for p, v in zip(closed["exit_price"], closed["pnl"], strict=True)],
-    )
+    fig.data[CANDLES].update(**candles)
+    fig.data[ENTRIES].update(**entries)
+    fig.data[EXITS].update(**exits)
     fig.data[EQUITY].update(x=result.equity.index, y=result.equity.to_numpy())
     fig.data[DRAWDOWN].update(x=dd.index, y=100 * dd.to_numpy())
     fig.layout.annotations[0].text = sym
@@ -76,9 +62,57 @@ def fill_result_figure(fig: go.Figure, result: BacktestResult, symbol: str | Non
     return fig
 
 
+def _price_traces(result: BacktestResult, sym: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Return the candles, entry markers and exit markers of ``sym`` as trace properties."""
+    bars = result.bars[sym]
+    trades = result.trades[result.trades["symbol"] == sym] if len(result.trades) else result.trades
+    longs = (trades["side"] == "long").to_numpy() if len(trades) else np.zeros(0, bool)
+    closed = trades[trades["exit_time"].notna()] if len(trades) else trades
+    candles = {"x": bars.index, "open": bars["open"], "high": bars["high"], "low": bars["low"],
+               "close": bars["close"], "name": sym, "meta": sym}
+    entries = {
+        "x": list(trades["entry_time"]), "y": list(trades["entry_price"]), "meta": sym,
+        "marker": {"symbol": list(np.where(longs, "triangle-up", "triangle-down")), "size": 10,
+                   "color": list(np.where(longs, _GREEN, _RED))},
+        "hovertext": [f"{sym} {s} {q:g} @ {p:,.2f}" for s, q, p in
+                      zip(trades["side"], trades["qty"], trades["entry_price"], strict=True)],
+    }
+    exits = {
+        "x": list(closed["exit_time"]), "y": list(closed["exit_price"]), "meta": sym,
+        "marker": {"symbol": "x", "size": 9, "color": list(np.where(closed["pnl"] >= 0, _GREEN, _RED))},
+        "hovertext": [f"{sym} exit {p:,.2f}, pnl {v:,.2f}"
+                      for p, v in zip(closed["exit_price"], closed["pnl"], strict=True)],
+    }
+    return candles, entries, exits
+
+
 def plot_result(result: BacktestResult, symbol: str | None = None) -> go.Figure:
-    """Return candles with entry/exit markers, the equity curve and the drawdown, stacked."""
-    return fill_result_figure(result_figure(), result, symbol)
+    """Return candles with entry/exit markers, the equity curve and the drawdown, stacked.
+
+    With several symbols and no ``symbol``, every symbol's candles and trades are in the
+    figure, one symbol shown at a time: a menu switches between them (the first is shown).
+    """
+    fig = fill_result_figure(result_figure(), result, symbol)
+    symbols = list(result.bars)
+    if symbol is not None or len(symbols) == 1:
+        return fig
+    import plotly.graph_objects as go
+
+    for sym in symbols[1:]:
+        candles, entries, exits = _price_traces(result, sym)
+        fig.add_trace(go.Candlestick(showlegend=False, visible=False, **candles), row=1, col=1)
+        fig.add_trace(go.Scatter(name="entry", mode="markers", visible=False, **entries), row=1, col=1)
+        fig.add_trace(go.Scatter(name="exit", mode="markers", visible=False, **exits), row=1, col=1)
+    shared = {EQUITY, DRAWDOWN}
+    buttons = [
+        {"label": sym, "method": "update",
+         "args": [{"visible": [k in shared or t.meta == sym for k, t in enumerate(fig.data)]},
+                  {"annotations[0].text": sym}]}
+        for sym in symbols
+    ]
+    fig.update_layout(updatemenus=[{"buttons": buttons, "direction": "down", "showactive": True,
+                                    "x": 0.0, "xanchor": "left", "y": 1.08, "yanchor": "bottom"}])
+    return fig
 
 
 def monthly_returns(equity: pd.Series, start_equity: float | None = None) -> pd.DataFrame:
@@ -192,7 +226,7 @@ def compare(results: Sequence[BacktestResult] | Mapping[str, BacktestResult],
     Parameters
     ----------
     results
-        Results of :func:`weaver.backtesting`, or a dict ``{label: result}``.
+        Results of :func:`weaver.backtest`, or a dict ``{label: result}``.
     labels
         Column labels; by default ``Strategy(params)``, numbered when two would be equal.
 

@@ -94,6 +94,9 @@ class Data:
     In ``init()`` the fields ``open``, ``high``, ``low``, ``close`` and ``volume`` are whole
     numpy arrays, for computing indicators; from the first ``next()`` on they are
     :class:`Line` views that end at the current bar.
+
+    ``data["GOOG"]`` (the data itself) and ``data.symbols`` (``["GOOG"]``) read as they do on
+    a :class:`Universe` of several symbols, so one strategy class runs on either.
     """
 
     def __init__(self, symbol: str, index: Any, arrays: dict[str, np.ndarray], cursor: Cursor) -> None:
@@ -109,6 +112,19 @@ class Data:
         """Switch the fields from whole arrays to cursor views (done by the engine after ``init``)."""
         for f in _FIELDS:
             setattr(self, f, self._lines[f])
+
+    def __getitem__(self, symbol: str) -> Data:
+        if symbol != self.symbol:
+            raise KeyError(f"no data for symbol {symbol!r}; the run has {[self.symbol]}")
+        return self
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol == self.symbol
+
+    @property
+    def symbols(self) -> list[str]:
+        """Return the run's one symbol, in a list (as :attr:`Universe.symbols` does for several)."""
+        return [self.symbol]
 
     @property
     def index(self) -> Any:
@@ -148,7 +164,7 @@ class Universe:
         try:
             return self._datas[symbol]
         except KeyError:
-            raise KeyError(f"no data for symbol {symbol!r}; have {sorted(self._datas)}") from None
+            raise KeyError(f"no data for symbol {symbol!r}; the run has {list(self._datas)}") from None
 
     def __iter__(self):  # noqa: ANN204
         return iter(self._datas)
