@@ -82,6 +82,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.json:
         payload = {k: (v if isinstance(v, int | float | str | None) else str(v)) for k, v in stats.items()}
         payload = {k: (None if isinstance(v, float) and v != v else v) for k, v in payload.items()}
+        payload["notes"] = result.notes
         if args.html:
             payload["chart"] = str(Path(args.html).resolve())
         print(json.dumps(payload, indent=2))
@@ -89,6 +90,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     described = ", ".join(f"{k}={v!r}" for k, v in result.params.items())
     print(f"{strategy.__name__}({described}) on {', '.join(result.bars)} ({path})")
     print(_format_stats(stats))
+    for note in result.notes:  # what the broker refused: never silent
+        print(f"note: {note}")
     if args.html:
         print(f"chart: {Path(args.html).resolve()}")
     return 0

@@ -90,16 +90,18 @@ def load(data_file: str | Path | None, symbol: str, start: Any = None, end: Any 
 
 
 def header(result: BacktestResult, bars: pd.DataFrame, cash: float, commission: Any) -> Any:
-    """Return the report's title block (Markdown)."""
+    """Return the report's title block (Markdown), with a line for each kind of order the broker refused."""
     from IPython.display import Markdown
 
     params = ", ".join(f"{k}={v!r}" for k, v in result.params.items())
     source = bars.attrs.get("source", "")
+    # what the broker refused, never left for the reader to find in the orders
+    notes = "".join(f"\n\n> ⚠ {note}" for note in result.notes)
     return Markdown(
         f"# {result.strategy} on {', '.join(result.bars)}\n\n"
         f"`{result.strategy}({params})` · {bars.index[0]:%Y-%m-%d} to {bars.index[-1]:%Y-%m-%d} "
         f"({len(bars):,} bars{f', {Path(str(source)).name}' if source else ''}) · "
-        f"cash {cash:,.0f} · commission {commission or 0:g}"
+        f"cash {cash:,.0f} · commission {commission or 0:g}{notes}"
     )
 
 
