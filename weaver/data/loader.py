@@ -630,7 +630,7 @@ def _check_times(
             _fail(
                 table, rows, np.r_[False, differing], names["timestamp"], _stamp_strings(stamps),
                 f"duplicate timestamp with different values (row {rows[i - 1]} has the same time; "
-                f"{names[col]} {block[i - 1, COLUMNS.index(col)]!r} vs {block[i, COLUMNS.index(col)]!r})",
+                f"{names[col]} {float(block[i - 1, COLUMNS.index(col)])!r} vs {float(block[i, COLUMNS.index(col)])!r})",
             )
         if not repair:
             i = int(np.argmax(same)) + 1

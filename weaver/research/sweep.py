@@ -165,7 +165,7 @@ def sweep(
     strategy
         A :class:`~weaver.Strategy` subclass.
     bars
-        As for :func:`weaver.backtesting`: a frame, ``{symbol: frame}`` or a file path.
+        As for :func:`weaver.backtest`: a frame, ``{symbol: frame}`` or a file path.
     metric
         The statistic that ranks the rows (``sharpe``, ``total_return``, …).
     constraint
@@ -183,7 +183,7 @@ def sweep(
         With several symbols: backtest each symbol on its own (a ``symbol`` column) instead
         of one portfolio sharing cash.
     cash, commission, slippage, participation, allow_short, fractional, lookahead_check, session_tz
-        As for :func:`weaver.backtesting`.
+        As for :func:`weaver.backtest`.
     progress
         Show a progress bar (tqdm; a widget in notebooks).
     **grid

@@ -73,10 +73,13 @@ class WalkForwardResult:
 
 
 def _bars_or_time(value: Any, what: str) -> Any:
+    import numpy as np
     import pandas as pd
 
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         raise ParameterError(f"{what} must be a number of bars or a duration, got {value!r}")
+    if isinstance(value, np.integer):  # np.int64(500) is 500 bars, not 500 nanoseconds
+        value = int(value)
     if isinstance(value, int):
         if value < 1:
             raise ParameterError(f"{what} must be at least 1 bar, got {value}")

@@ -111,6 +111,47 @@ class Strategy:
                     self.close()
 
     Optional hooks ``on_fill(fill)`` and ``on_order(order)`` are called as the broker reports.
+
+    Data
+        ``self.data`` holds the bars: ``self.data.close`` (also ``open``, ``high``, ``low``,
+        ``volume``) is the whole history as a numpy array in ``init()`` and a line ending at
+        the current bar in ``next()`` (``close[-1]`` is this bar, ``close[-2]`` the one
+        before). ``self.data["GOOG"].close`` reads one symbol's bars and
+        ``self.data.symbols`` lists the run's symbols, in a run on one symbol as in one on
+        several, so one class runs on either. ``self.data.index``, ``.time`` and ``.df`` give
+        the timestamps, the current bar's time and the bars so far as a DataFrame.
+
+    Orders
+        ``buy``/``sell(qty=None, size=None, limit=None, stop=None, tif="day", symbol=None,
+        trail_price=None, trail_percent=None)``, ``close(symbol=None)``, ``cancel(order)``.
+        An order placed on bar t is first eligible at bar t+1: a market order fills at t+1's
+        open, a limit at the limit or better, a stop at the stop or at the open when the bar
+        gaps through it; no fill is ever outside its bar's low-high range (the README's fill
+        rules have them all).
+
+    Sizes
+        ``qty`` is units. ``size`` is a fraction of equity, 0 < size <= 1 (anything else is
+        refused at the call); with neither, the whole equity. A broker needs a quantity when
+        an order is sent, so a size becomes whole units at submit, from the last close
+        (fractional units with ``fractional=True``). A buy that no longer fits the cash at
+        the fill, because the price gapped, is reduced to the units the cash pays for, with
+        the reason on the order; never dropped silently. An order the broker refuses comes
+        back with status ``rejected`` and its ``reason``; the result's ``notes`` and
+        statistics count them.
+
+    Trailing stops
+        ``sell(qty, trail_percent=5, tif="gtc")`` (or ``trail_price=2.5``): the stop follows
+        the highest high since the order was placed, 5 % (2.50) below it, and never falls;
+        each bar is checked against the stop as it stood at the bar's open, then its high
+        moves the mark. It fills at the stop, or at the open on a gap. A buy mirrors it with
+        the lowest low. No need to cancel and re-place a stop every bar.
+
+    Account
+        ``self.position`` (and ``get_position(symbol)``): truthy while open, with ``qty``
+        (signed: negative when short), ``avg_price`` (average entry price), ``pnl``
+        (unrealized, at the current close), ``is_long`` and ``is_short``. ``self.cash``,
+        ``self.equity`` (cash plus positions at the current close), ``self.orders`` (the
+        working orders) and ``self.time``.
     """
 
     params: ClassVar[dict[str, Param]] = {}

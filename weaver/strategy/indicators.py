@@ -89,7 +89,9 @@ def atr(high: Any, low: Any, close: Any, n: int = 14) -> np.ndarray:
     """Return Wilder's average true range over ``n`` bars."""
     h, l, c = (np.asarray(v, dtype=float) for v in (high, low, close))
     prev = np.concatenate(([np.nan], c[:-1]))
-    tr = np.nanmax(np.vstack([h - l, np.abs(h - prev), np.abs(l - prev)]), axis=0)
+    # fmax ignores a NaN unless both are: the first bar has no previous close, and a symbol
+    # that starts later is NaN until then (nanmax would warn of an all-NaN slice there)
+    tr = np.fmax(np.fmax(h - l, np.abs(h - prev)), np.abs(l - prev))
     return pd.Series(tr).ewm(alpha=1 / n, adjust=False, min_periods=n).mean().to_numpy()
 
 

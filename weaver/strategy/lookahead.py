@@ -75,7 +75,7 @@ def check_indicator(spec: IndicatorSpec, index: Any) -> None:
                 j = int(np.argmin(same))
                 raise LookAheadError(
                     f"indicator {spec.name} looks ahead: its value at bar {j} ({index[j]}) is "
-                    f"{full[j]!r} with the whole history but {part[j]!r} when the bars after "
+                    f"{float(full[j])!r} with the whole history but {float(part[j])!r} when the bars after "
                     f"{index[cut]} are removed"
                 )
 

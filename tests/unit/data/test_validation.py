@@ -218,6 +218,7 @@ def test_repair_refuses_duplicates_with_different_values(make_csv):
     message = refused(path, repair=True)
     assert_names(message, path, 4, "Datetime", "2020-01-01 00:01:00+00:00")
     assert "different values" in message and "Volume" in message
+    assert "np." not in message  # plain numbers, not np.float64(...)
 
 
 def test_clean_data_has_no_repairs_and_no_warning(make_csv):

@@ -65,6 +65,14 @@ def test_walk_forward_picks_in_sample_and_stitches_out_of_sample(goog) -> None:
     assert wf.stats["n_trades"] + wf.stats["n_open_trades"] == len(wf.trades)
 
 
+def test_numpy_window_lengths_are_numbers_of_bars(goog) -> None:
+    import numpy as np
+
+    from weaver.research.walkforward import folds
+
+    assert folds(goog.index, np.int64(500), np.int64(250)) == folds(goog.index, 500, 250)
+
+
 def test_walk_forward_rejects_a_bad_grid_before_work(goog) -> None:
     with pytest.raises(ParameterError, match="no parameter 'speed'"):
         wv.walk_forward(SmaCross, goog, train=500, test=250, speed=[1])

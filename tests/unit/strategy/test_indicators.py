@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -48,6 +50,16 @@ def test_atr_of_constant_range_bars_is_that_range() -> None:
     out = atr(close + 1, close - 1, close, 14)
 
     assert out[-1] == pytest.approx(2.0)
+
+
+def test_atr_of_a_symbol_that_starts_later_warns_nothing() -> None:
+    # a symbol whose first bars are missing from the merged index: NaN until its first bar
+    close = np.r_[np.full(5, np.nan), np.full(30, 100.0)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = atr(close + 1, close - 1, close, 14)
+
+    assert np.isnan(out[:5 + 13]).all() and out[-1] == pytest.approx(2.0)
 
 
 def test_bollinger_bands_surround_the_sma() -> None:

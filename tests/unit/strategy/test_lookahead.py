@@ -51,6 +51,7 @@ def test_an_indicator_that_peeks_is_refused_by_name(func, args) -> None:  # noqa
     with pytest.raises(LookAheadError, match=func.__name__) as err:
         wv.backtest(strategy_with(func, *args), bars)
     assert "with the whole history but" in str(err.value)
+    assert "np." not in str(err.value)  # plain numbers, not np.float64(...)
 
 
 def test_causal_indicators_pass_and_the_guard_can_be_turned_off() -> None:
