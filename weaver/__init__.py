@@ -32,6 +32,7 @@ _LAZY: dict[str, str] = {
     "explore": "weaver.widgets",
     "sweep": "weaver.research",
     "walk_forward": "weaver.research",
+    "check_lookahead": "weaver.research",
     "SweepResult": "weaver.research",
     "WalkForwardResult": "weaver.research",
 }
@@ -54,7 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         WeaverError,
     )
     from weaver.data import load_bars, resample, synthetic
-    from weaver.research import SweepResult, WalkForwardResult, sweep, walk_forward
+    from weaver.research import SweepResult, WalkForwardResult, check_lookahead, sweep, walk_forward
     from weaver.strategy import Strategy, param
     from weaver.widgets import explore
 
