@@ -41,6 +41,7 @@ def test_report_html_has_the_stats_of_the_same_backtest(tmp_path_factory: pytest
         assert f">{section}<" in html
     assert "SmaCross(fast=15, slow=40, qty=100)" in html
     assert "use_offline_charts" not in html  # code hidden by default
+    assert ">Look-ahead check<" in html and "no look-ahead found" in html
     assert "Executing" in done.stderr  # papermill's progress bar
 
 
@@ -253,3 +254,36 @@ def test_the_command_runs_with_the_working_directory_first_on_sys_path(user_dir:
 
     assert seen == [str(user_dir)]  # as under python -m; the console script's own is its bin directory
     assert sys.path == before
+
+
+PEEK = """\
+import numpy as np
+
+import weaver as wv
+
+
+class Peek(wv.Strategy):
+    \"\"\"Copies the closes in init() and trades on tomorrow's.\"\"\"
+
+    def init(self):
+        self.closes = np.asarray(self.data.close)
+
+    def next(self):
+        i = len(self.data) - 1
+        if i + 1 < len(self.closes):
+            if self.closes[i + 1] > self.closes[i] and not self.position:
+                self.buy(size=0.95)
+            elif self.closes[i + 1] < self.closes[i] and self.position:
+                self.close()
+"""
+
+
+def test_the_report_shows_a_strategy_that_looks_ahead(user_dir: Path) -> None:
+    (user_dir / "peek.py").write_text(PEEK, encoding="utf-8")
+
+    done = weaver("report", "-p", "strategy", "peek:Peek", "-p", "params", "{}", "--out", "out", "--no-progress",
+                  cwd=user_dir)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    html = (user_dir / "out" / "report.html").read_text(encoding="utf-8")
+    assert "looks ahead" in html and "the strategy reads bars after the current one" in html
