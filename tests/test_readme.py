@@ -23,3 +23,11 @@ def test_readme_python_snippets_run_in_order(monkeypatch) -> None:  # noqa: ANN0
     assert len(namespace["sw"].frame) == 90
     assert len(namespace["wf"].folds) >= 3
     assert os.getcwd() == str(ROOT)
+
+
+def test_readme_lists_every_notebook_and_the_fill_rules() -> None:
+    text = (ROOT / "README.md").read_text()
+
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        assert f"| `{notebook.name}` |" in text, notebook.name
+    assert "### Fill rules" in text and "trailing stop" in text and "Time in force" in text
