@@ -58,7 +58,7 @@ def run_weaver(bars) -> dict:
     res = backtest(SmaCross, bars, cash=CASH, commission=None, slippage=None, fast=FAST, slow=SLOW, qty=QTY)
     stats = res.stats
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "trades": int(stats["n_trades"]), "equity": float(stats["equity_final"]),
+    return {"seconds": seconds, "trades": int(stats["n_trades"] + stats["n_open_trades"]), "equity": float(stats["equity_final"]),
             "lookahead_check": float(res.timings.get("lookahead_check", float("nan"))),
             "timings": {k: float(v) for k, v in res.timings.items()}}
 

@@ -419,21 +419,22 @@ class SimulatedBroker:
         else:
             prev_notional = self._notional.get(coid, _ZERO)
             fee = self.commission.charge(order.filled_qty, prev_notional, qty, px)
-        short_of_cash = None
+        reduced = None  # why the rest of the order goes, when the cash pays for part of it
         if order.side is _BUY:
             cost = qty * px + fee
             cash = self.portfolio.cash
             if cost > cash:
-                short_of_cash = f"{qty} would cost {_money(cost)}, cash {_money(cash)}"
                 wanted = order.qty - order.filled_qty
-                qty, fee = self._affordable(order, qty, px, cash, prev_notional)
-                if not qty:
+                affordable, fee = self._affordable(order, qty, px, cash, prev_notional)
+                if not affordable:
                     self.refused.append(order)
                     self._emit(order, OrderCanceled(
                         ts, f"{CASH_AT_FILL}: {wanted} {order.symbol} at {px} would cost {_money(cost)}, "
                             f"cash {_money(cash)} pays for none"))
                     return None
-                short_of_cash = f"{CASH_AT_FILL}: reduced from {wanted} to {qty} {order.symbol} at {px} ({short_of_cash})"
+                reduced = (f"{CASH_AT_FILL}: reduced from {wanted} to {affordable} {order.symbol} at {px} "
+                           f"({qty} would cost {_money(cost)}, cash {_money(cash)})")
+                qty = affordable
         fill = Fill(coid, order.symbol, order.side, qty, px, ts, fee)
         self.portfolio.apply(fill)
         self.fills.append(fill)
@@ -444,9 +445,9 @@ class SimulatedBroker:
             else:
                 self._notional[coid] = prev_notional + qty * px
         self._emit(order, OrderFilled(ts, qty, px) if completes else OrderPartiallyFilled(ts, qty, px))
-        if short_of_cash is not None and order.status in _OPEN:  # a handler may have canceled it
+        if reduced is not None and order.status in _OPEN:  # a handler may have canceled it
             self.refused.append(order)
-            self._emit(order, OrderCanceled(ts, short_of_cash))
+            self._emit(order, OrderCanceled(ts, reduced))
         return fill
 
     def _affordable(self, order: Order, qty: Decimal, px: Decimal, cash: Decimal,
