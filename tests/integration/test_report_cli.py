@@ -153,20 +153,13 @@ def helper():
 
 
 @pytest.fixture
-def user_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A working directory with the GOOG bars and ``mystrat.py``; its modules are forgotten afterwards."""
-    import sys
-
-    (tmp_path / "data").mkdir()
-    shutil.copy(GOOG, tmp_path / "data" / "GOOG.csv")
-    (tmp_path / "mystrat.py").write_text(MYSTRAT, encoding="utf-8")
-    (tmp_path / "broken.py").write_text("RATIO = 1 / 0\n", encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    yield tmp_path
-    for name, module in list(sys.modules.items()):
-        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
-            del sys.modules[name]
+def user_dir(user_dir: Path) -> Path:
+    """The user's directory (tests/conftest.py), with the GOOG bars, ``mystrat.py`` and ``broken.py``."""
+    (user_dir / "data").mkdir()
+    shutil.copy(GOOG, user_dir / "data" / "GOOG.csv")
+    (user_dir / "mystrat.py").write_text(MYSTRAT, encoding="utf-8")
+    (user_dir / "broken.py").write_text("RATIO = 1 / 0\n", encoding="utf-8")
+    return user_dir
 
 
 @pytest.mark.parametrize("strategy", ["mystrat:MyClass", "strategies/filestrat.py:FileStrat"])

@@ -125,17 +125,10 @@ MYSTRAT = "from weaver.strategy.examples import SmaCross\n\n\nclass MyStrat(SmaC
 
 
 @pytest.fixture
-def user_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Chdir to a directory holding ``mystrat.py``; forget afterwards the modules imported from it."""
-    import sys
-
-    (tmp_path / "mystrat.py").write_text(MYSTRAT, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    yield tmp_path
-    for name, module in list(sys.modules.items()):
-        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
-            del sys.modules[name]
+def user_dir(user_dir: Path) -> Path:
+    """The user's directory (tests/conftest.py), holding ``mystrat.py``."""
+    (user_dir / "mystrat.py").write_text(MYSTRAT, encoding="utf-8")
+    return user_dir
 
 
 @pytest.mark.parametrize("strategy", ["mystrat:MyStrat", "mystrat.py:MyStrat", "sub/../mystrat.py:MyStrat"])

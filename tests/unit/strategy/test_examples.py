@@ -68,19 +68,6 @@ def helper():
 """
 
 
-@pytest.fixture
-def user_dir(tmp_path, monkeypatch: pytest.MonkeyPatch):
-    """Chdir to an empty directory; forget afterwards the modules imported from it."""
-    import sys
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    yield tmp_path
-    for name, module in list(sys.modules.items()):
-        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
-            del sys.modules[name]
-
-
 def test_resolve_finds_a_module_in_the_working_directory_and_leaves_sys_path_alone(user_dir) -> None:
     import sys
 
