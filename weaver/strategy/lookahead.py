@@ -5,9 +5,28 @@ values up to the cut are compared with the full pass. A function that peeks (a n
 shift, a centred window, a normalisation by the whole series' maximum) gives a different
 value somewhere before the cut and is refused with :class:`LookAheadError`.
 
-Weaver's own indicators (``sma``, ``ema``, ``rsi``, ``atr``, ``bollinger``, the crossings) are
-causal by construction, and the suite checks each of them this way; they are not checked again
-at run time.
+What it covers, on every backtest (``lookahead_check=True``, the default):
+
+- the indicators declared with ``self.indicator(...)`` in ``init()``, each recomputed on the
+  history cut at :data:`CUTS` (3) bars spread over its valid range;
+- Weaver's own indicators (``sma``, ``ema``, ``rsi``, ``atr``, ``bollinger``, the crossings),
+  which are causal by construction: the suite checks each of them this way, and they are
+  trusted, not checked again, at run time.
+
+What it does not cover:
+
+- arrays copied or derived from the data in ``init()`` outside ``self.indicator`` (there the
+  data's fields are the whole history: ``closes = np.asarray(self.data.close)`` read at
+  ``closes[i + 1]`` in ``next()`` goes unseen);
+- state the strategy keeps (attributes set in ``init()`` or carried between bars);
+- pandas objects the strategy builds or keeps itself (``self.data.df`` taken in ``init()``
+  is the whole history);
+- data read from outside the run (a file, a global frame, a web service);
+- an indicator that peeks but happens to agree with the full pass at the cut points.
+
+For those, :func:`weaver.check_lookahead` checks the whole strategy: it re-runs it on cut
+histories and compares the orders it places up to each cut with those of the run on the
+whole history, whatever route to the future the strategy took.
 
 A sweep declares the same indicators over and over (``sma(close, 20)`` in every combination
 whose slow window is 20), so a declaration that passed is remembered and not checked again
