@@ -208,32 +208,22 @@ def _searched_first(directory: str) -> Iterator[None]:
 
 
 def _load_file(name: str, path: str) -> ModuleType:
-    import importlib.util
     import os
-    import sys
+    import runpy
 
     if not os.path.isfile(path):
         raise _cannot_load(name, f"no file {path}")
     label = os.path.splitext(os.path.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(label, path)
-    if spec is None or spec.loader is None:
-        raise _cannot_load(name, f"{path} is not a Python module")
-    module = importlib.util.module_from_spec(spec)
-    # registered only while it runs, as an import registers a module (its annotations and
-    # dataclasses look it up there), so a file never stands in for an importable module of
-    # the same name afterwards
-    previous = sys.modules.get(label)
-    sys.modules[label] = module
     try:
+        # runpy registers the module only while it runs (its annotations and dataclasses look
+        # it up there), so a file never stands in for an importable module of the same name
         with _searched_first(os.path.dirname(path)):
-            spec.loader.exec_module(module)
+            namespace = runpy.run_path(path, run_name=label)
     except Exception as exc:  # the user's code failed: say how, without a traceback
         raise _cannot_load(name, f"importing {label} ({path}) raised {type(exc).__name__}: {exc}") from exc
-    finally:
-        if previous is None:
-            sys.modules.pop(label, None)
-        else:
-            sys.modules[label] = previous
+    module = ModuleType(label)
+    vars(module).update(namespace)
+    module.__file__ = path
     return module
 
 

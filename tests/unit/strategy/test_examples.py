@@ -99,6 +99,20 @@ def test_resolve_loads_a_strategy_from_a_relative_or_an_absolute_file(user_dir) 
     assert "filestrat" not in sys.modules  # the file's module does not take a module name
 
 
+def test_a_file_strategy_may_use_postponed_annotations_enums_and_dataclasses(user_dir) -> None:
+    # while the file runs it is a module in sys.modules: its string annotations resolve there
+    (user_dir / "enumstrat.py").write_text(
+        "from __future__ import annotations\n\nimport enum\nfrom dataclasses import dataclass\n\n"
+        "import weaver as wv\n\n\nclass Side(enum.Enum):\n    LONG = 'long'\n    SHORT = 'short'\n\n\n"
+        "@dataclass\nclass Cfg:\n    n: int = 3\n\n\nclass EnumStrat(wv.Strategy):\n    side: Side = Side.LONG\n",
+        encoding="utf-8")
+
+    cls = resolve("enumstrat.py:EnumStrat")
+
+    assert cls.params["side"].choices is not None and [m.value for m in cls.params["side"].choices] == ["long", "short"]
+    assert cls.validate_params(side="short")["side"].value == "short"
+
+
 def test_resolve_names_a_missing_class_and_the_module_s_strategies(user_dir) -> None:
     (user_dir / "mystrat.py").write_text(MYSTRAT, encoding="utf-8")
 
