@@ -157,7 +157,7 @@ RUNNERS = {"weaver": run_weaver, "backtesting.py": run_backtesting, "backtrader"
 
 def one(engine: str, n: int) -> None:
     # Warm up on a few bars first (untimed), so the timed run measures the engine's work and
-    # not one-time imports (weaver's stats import empyrical lazily, for instance); the cold
+    # not one-time imports (weaver imports its heavier modules on first use, for instance); the cold
     # cost is measured separately by the end-to-end GOOG runs.
     RUNNERS[engine](_bars(1_000))
     bars = _bars(n)

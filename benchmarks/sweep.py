@@ -160,7 +160,7 @@ def main() -> int:
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc, Client(lc) as client:
         import importlib
 
-        for module in ("weaver.backtesting.engine", "weaver.backtesting.result", "weaver.research._work", "empyrical"):
+        for module in ("weaver.backtesting.engine", "weaver.backtesting.result", "weaver.research._work", "weaver.backtesting.stats"):
             client.run(importlib.import_module, module)  # imports on the workers, untimed
         td, resd = weaver_sweep(bars, client, "event")
     overhead = 1.0 - resd.info["compute_seconds"] / (td * 2)

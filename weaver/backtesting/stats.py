@@ -1,7 +1,8 @@
 """Performance statistics of a backtest.
 
-Return-based measures (CAGR, volatility, Sharpe, Sortino, Calmar, maximum drawdown) come
-from empyrical-reloaded; the trade statistics are counted from the trade table. Fractions
+Return-based measures (CAGR, volatility, Sharpe, Sortino, Calmar, maximum drawdown) follow
+empyrical's definitions (:func:`return_ratios`, :func:`max_drawdown`); the trade statistics are counted from the
+trade table. Fractions
 are fractions (``total_return`` 0.25 is +25%); names ending in ``_pct`` are percentages.
 
 Trades: ``n_trades`` counts the closed round trips, and ``win_rate``, ``profit_factor`` and
@@ -17,18 +18,13 @@ Each statistic has one name; the API's schema maps them to the roadmap's RunStat
 
 from __future__ import annotations
 
-import sys
-import threading
-import types
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 TRADING_DAYS = 252
-
-_EMPYRICAL_LOCK = threading.Lock()
 
 
 def periods_per_year(index: pd.DatetimeIndex, timeframe: str | None) -> float:
@@ -89,58 +85,92 @@ def max_drawdown_duration(equity: pd.Series) -> pd.Timedelta:
     return pd.Timedelta(longest, unit=getattr(equity.index, "unit", "ns"))
 
 
-def load_empyrical() -> types.ModuleType:
-    """Import and return empyrical without running ``scipy.stats`` or ``scipy.optimize``.
+class ReturnRatios(NamedTuple):
+    """The annualized measures of one equity curve's returns (floats), or of several (arrays)."""
 
-    empyrical imports both when it is imported, yet CAGR, volatility, Sharpe, Sortino,
-    Calmar and maximum drawdown use neither, and running them costs about 60 MB of resident
-    memory. Unless ``scipy.stats`` is imported already (then nothing changes), both are
-    registered with ``lazy_loader``: each runs on first attribute use, as the very module
-    ``sys.modules`` holds, so a later ``import scipy.stats`` gets the real module.
+    cagr: Any
+    volatility: Any
+    sharpe: Any
+    sortino: Any
+
+
+def return_ratios(returns: np.ndarray, annualization: float) -> ReturnRatios:
+    """Return CAGR, annual volatility, Sharpe and Sortino of simple returns.
+
+    The definitions are empyrical's (``cagr``, ``annual_volatility``, ``sharpe_ratio`` and
+    ``sortino_ratio`` with a risk-free rate and a required return of 0), and the suite holds
+    them equal to empyrical's to 1e-12. They are computed here with numpy because importing
+    empyrical imports ``scipy.stats`` and ``scipy.optimize`` (about 0.6 s and 60 MB), which
+    none of them needs. ``returns`` is one curve's returns (1-D) or one column per curve
+    (2-D); NaN returns count as 0 in the compounding and are left out of the means.
+
+    - CAGR: the compounded growth to the power ``annualization / n`` (n returns), minus 1.
+    - Volatility: the sample standard deviation (ddof 1) times ``sqrt(annualization)``; 0
+      when every return is the same.
+    - Sharpe: the mean over that standard deviation, times ``sqrt(annualization)``.
+    - Sortino: the mean times ``annualization``, over the root mean square of the returns
+      below 0 (the others count as 0) times ``sqrt(annualization)``.
+
+    Volatility, Sharpe and Sortino are NaN with fewer than two returns; a ratio whose
+    denominator is 0 is ±inf or NaN, as numpy divides.
     """
-    with _EMPYRICAL_LOCK:
-        if "empyrical" not in sys.modules and "scipy.stats" not in sys.modules:
-            _import_empyrical_with_lazy_scipy()
-        import empyrical
+    r = np.asarray(returns, dtype=float)
+    n = len(r)
+    nan = np.full(r.shape[1:], np.nan)
+    if n == 0:
+        return ReturnRatios(*(_scalar(nan) for _ in range(4)))
+    missing = np.isnan(r)
+    has_missing = bool(missing.any())
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        growth = np.prod(np.where(missing, 1.0, r + 1.0) if has_missing else r + 1.0, axis=0)
+        cagr = growth ** (1.0 / (n / annualization)) - 1.0
+        if n < 2:
+            return ReturnRatios(_scalar(cagr), _scalar(nan), _scalar(nan), _scalar(nan))
+        if has_missing:  # numpy's nan-functions, without their warnings for too few values
+            count = (~missing).sum(axis=0)
+            present = np.where(missing, 0.0, r)
+            mean = present.sum(axis=0) / count
+            deviation = np.where(missing, 0.0, r - mean)
+            std = np.sqrt((deviation * deviation).sum(axis=0) / np.where(count > 1, count - 1, np.nan))
+            highest, lowest = np.where(missing, -np.inf, r).max(axis=0), np.where(missing, np.inf, r).min(axis=0)
+            below = np.clip(present, -np.inf, 0.0)
+            downside_mean = (below * below).sum(axis=0) / count
+        else:
+            mean = np.mean(r, axis=0)
+            std = np.std(r, ddof=1, axis=0)
+            highest, lowest = r.max(axis=0), r.min(axis=0)
+            below = np.clip(r, -np.inf, 0.0)
+            downside_mean = np.mean(below * below, axis=0)
+        # identical returns have no dispersion: the float mean may leave a 1e-18 residue
+        std = np.where((highest == lowest) & np.isfinite(std), 0.0, std)
+        root = np.sqrt(annualization)
+        downside = np.sqrt(downside_mean) * root
+        return ReturnRatios(_scalar(cagr), _scalar(std * annualization ** (1.0 / 2.0)),
+                            _scalar(mean / std * root), _scalar(mean * annualization / downside))
 
-        return empyrical
+
+def max_drawdown(returns: np.ndarray) -> float:
+    """Return the maximum drawdown of simple returns: the lowest value over the running peak, minus 1.
+
+    empyrical's ``max_drawdown``: the curve compounds from 100 (NaN returns count as 0), the
+    peak runs from that start; 0 or negative, NaN without returns.
+    """
+    r = np.asarray(returns, dtype=float)
+    if not len(r):
+        return np.nan
+    curve = np.empty(len(r) + 1)
+    curve[0] = 100.0
+    np.cumprod(np.where(np.isnan(r), 1.0, r + 1.0), out=curve[1:])
+    curve[1:] *= 100.0
+    peak = np.fmax.accumulate(curve)
+    with np.errstate(invalid="ignore"):
+        return float(np.nanmin((curve[1:] - peak[1:]) / peak[1:]))
 
 
-def _import_empyrical_with_lazy_scipy() -> None:
-    import lazy_loader
-    import scipy
-
-    lazy = {name: lazy_loader.load(f"scipy.{name}", suppress_warning=True) for name in ("optimize", "stats")}
-    # Bind them on the package as an import does, or empyrical's ``from scipy import optimize,
-    # stats`` goes through scipy's __getattr__ to importlib, which (Python 3.11) reads the
-    # lazy module's __spec__ and so runs it.
-    for name, sub in lazy.items():
-        if name not in vars(scipy):
-            setattr(scipy, name, sub)
-    # empyrical lists scipy.stats.skew and .kurtosis in SIMPLE_STAT_FUNCS when imported, and
-    # any attribute of a lazy module runs it: while empyrical imports, ``scipy.stats`` is a
-    # stand-in that defers those two to their first call and hands on any other name.
-    stand_in = types.ModuleType("scipy.stats")
-    stand_in.skew = _on_first_call(lazy["stats"], "skew")
-    stand_in.kurtosis = _on_first_call(lazy["stats"], "kurtosis")
-    stand_in.__getattr__ = lambda name: getattr(lazy["stats"], name)
-    scipy.stats = stand_in
-    try:
-        import empyrical  # noqa: F401
-    finally:
-        scipy.stats = lazy["stats"]
-    inner = sys.modules.get("empyrical.stats")
-    if inner is not None and vars(inner).get("stats") is stand_in:
-        inner.stats = lazy["stats"]
-
-
-def _on_first_call(module: types.ModuleType, name: str) -> Callable[..., Any]:
-    def call(*args: Any, **kwargs: Any) -> Any:
-        return getattr(module, name)(*args, **kwargs)
-
-    call.__name__ = call.__qualname__ = name
-    call.__module__ = "scipy.stats"
-    return call
+def _scalar(value: Any) -> Any:
+    """A 0-d result as a Python float; arrays as they are."""
+    array = np.asarray(value, dtype=float)
+    return float(array) if array.ndim == 0 else array
 
 
 class OrderCounts(NamedTuple):
@@ -166,8 +196,6 @@ def compute_stats(
     Series or an array); only the first and the last are used (for the buy-and-hold return).
     ``orders`` gives the order counts.
     """
-    ep = load_empyrical()
-
     index = equity.index
     ppy = periods_per_year(index, timeframe)
     values = equity.to_numpy()
@@ -187,10 +215,11 @@ def compute_stats(
     def ratio(value: float) -> float:
         return float(value) if np.isfinite(value) else np.nan
 
-    cagr = ratio(ep.cagr(returns, annualization=ppy))
-    max_drawdown = float(ep.max_drawdown(returns))
+    measures = return_ratios(returns, ppy)
+    cagr = ratio(measures.cagr)
+    deepest = max_drawdown(returns)
     # empyrical's calmar_ratio, from the two numbers it would compute again
-    calmar = ratio(cagr / abs(max_drawdown)) if max_drawdown < 0 else np.nan
+    calmar = ratio(cagr / abs(deepest)) if deepest < 0 else np.nan
 
     stats = {
         "start": index[0],
@@ -203,11 +232,11 @@ def compute_stats(
         "total_return": total_return,
         "buy_hold_return": float(ends[-1] / ends[0] - 1.0),
         "cagr": cagr,
-        "volatility": ratio(ep.annual_volatility(returns, annualization=ppy)),
-        "sharpe": ratio(ep.sharpe_ratio(returns, annualization=ppy)),
-        "sortino": ratio(ep.sortino_ratio(returns, annualization=ppy)),
+        "volatility": ratio(measures.volatility),
+        "sharpe": ratio(measures.sharpe),
+        "sortino": ratio(measures.sortino),
         "calmar": calmar,
-        "max_drawdown": max_drawdown,
+        "max_drawdown": deepest,
         "max_drawdown_duration": max_drawdown_duration(equity),
         "n_trades": len(pnl),
         "n_open_trades": n_all - len(pnl),

@@ -272,14 +272,12 @@ def vector_stats(index: pd.DatetimeIndex, timeframe: str | None, equity: np.ndar
     """Return :func:`weaver.backtesting.stats.compute_stats`' numbers for each row of ``equity``.
 
     ``equity`` and ``exposed`` have one row per combination and one column per bar. The
-    formulas are empyrical's (as ``compute_stats`` uses them), applied to all rows at once, so
+    formulas are ``compute_stats``' (:func:`~weaver.backtesting.stats.return_ratios`), applied to all rows at once, so
     both paths' rows compare. ``trades`` are vectorbt trade records (``col``, ``size``,
     ``entry_price``, ``entry_fees``, ``exit_fees``, ``pnl``, ``status``: 1 = closed).
     ``orders`` holds each row's counts of orders placed, rejected and reduced (zeros when None).
     """
-    from weaver.backtesting.stats import load_empyrical, periods_per_year
-
-    ep = load_empyrical()
+    from weaver.backtesting.stats import periods_per_year, return_ratios
 
     m, n = equity.shape
     ppy = periods_per_year(index, timeframe)
@@ -293,13 +291,10 @@ def vector_stats(index: pd.DatetimeIndex, timeframe: str | None, equity: np.ndar
         a = np.asarray(a, dtype=float)
         return np.where(np.isfinite(a), a, np.nan)
 
-    cols = returns.T  # empyrical reduces along axis 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cagr = np.asarray(ep.cagr(cols, annualization=ppy), dtype=float)
-        sharpe = finite(ep.sharpe_ratio(cols, annualization=ppy))
-        sortino = finite(ep.sortino_ratio(cols, annualization=ppy))
-        vol = finite(ep.annual_volatility(cols, annualization=ppy))
-    # drawdowns from the running peak (empyrical's max_drawdown, taken on the equity itself)
+    ratios = return_ratios(returns.T, ppy)  # one column per combination
+    cagr = np.asarray(ratios.cagr, dtype=float)
+    sharpe, sortino, vol = finite(ratios.sharpe), finite(ratios.sortino), finite(ratios.volatility)
+    # drawdowns from the running peak (max_drawdown's, taken on the equity itself)
     peak = np.maximum.accumulate(equity, axis=1)
     mdd = np.min(equity / peak, axis=1) - 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
