@@ -143,5 +143,16 @@ def main(argv: list[str] | None = None) -> int:
             sys.path.remove(cwd)
 
 
+def console(argv: list[str] | None = None) -> int:
+    """Run the command line as the ``weaver`` command: a process Weaver owns, so tuned for its work.
+
+    :func:`main` is the same without the tuning, for calls from a user's own process.
+    """
+    from weaver.owned_process import tune_owned_process
+
+    tune_owned_process()
+    return main(argv)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console())

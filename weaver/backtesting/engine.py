@@ -7,10 +7,7 @@ the loop, vectorized, from the fills.
 
 from __future__ import annotations
 
-import gc
-import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +20,7 @@ from weaver.clock import BacktestClock, Cursor, epoch_micros, session_ends
 from weaver.core import Portfolio
 from weaver.core.errors import BacktestError, DataError, WeaverError
 from weaver.strategy.base import Strategy
+from weaver.strategy.declarations import DeclarationMemo
 from weaver.strategy.lines import Data
 from weaver.strategy.lookahead import check_indicators
 
@@ -132,6 +130,8 @@ class PreparedBars:
         #: bar position -> its datetime, made by the runs' clocks as they need them, for all runs
         self.stamps: dict[int, datetime] = {}
         self._session_ends: dict[str, np.ndarray] = {}
+        #: what runs on these bars learned of their indicator declarations, for the runs after them
+        self.memo = DeclarationMemo({(sym, f): a for sym, fields in self.arrays.items() for f, a in fields.items()})
 
     def session_end(self, session_tz: str) -> np.ndarray:
         """Return whether each bar ends a session in ``session_tz`` (computed once per zone)."""
@@ -215,6 +215,7 @@ class Run:
             now=self.clock.now,
             fractional=fractional,
             run_id=run_id,
+            memo=bars.memo,
         )
         self.n = n
         self.fill_bars: list[int] = []
@@ -234,7 +235,7 @@ class Run:
             ) from exc
         started = time.perf_counter()
         if lookahead_check:
-            check_indicators(self.strategy._indicators, self.index)
+            check_indicators(self.strategy._indicators, self.index, self.prepared.memo)
         spent = time.perf_counter() - started
         for d in self.datas.values():
             d.start()
@@ -315,39 +316,6 @@ def _price_lookup(cursor: Cursor, closes: Mapping[str, memoryview]) -> Callable[
         return closes[symbol][i if i > 0 else 0]
 
     return price_of
-
-
-_COLLECTIONS_LOCK = threading.Lock()
-_collections_state = {"depth": 0, "threshold": gc.get_threshold()}
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Let the garbage collector run less often during the bar loop (or a sweep's run).
-
-    The loop allocates many small objects (orders, events, fills) that are freed by
-    reference counting or kept for the result; collecting every 700 allocations, over a
-    heap holding the bars, costs about a tenth of a busy run. Objects that already exist are
-    frozen out of the collector's scans and the youngest generation's threshold is raised;
-    both are restored when the last of the contexts open at once ends (they nest, and
-    threads may overlap them, as Dask's do). What is made inside stays young, so cycles
-    left behind are collected as usual.
-    """
-    state = _collections_state
-    with _COLLECTIONS_LOCK:
-        if state["depth"] == 0:
-            state["threshold"] = threshold = gc.get_threshold()
-            gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
-        state["depth"] += 1
-        gc.freeze()
-    try:
-        yield
-    finally:
-        with _COLLECTIONS_LOCK:
-            state["depth"] -= 1
-            if state["depth"] == 0:
-                gc.set_threshold(*state["threshold"])
-                gc.unfreeze()
 
 
 def _merged_index(frames: dict[str, pd.DataFrame]) -> pd.DatetimeIndex:
@@ -468,8 +436,7 @@ def run_backtest(
     )
     guard = run.initialize(lookahead_check)
     t1 = time.perf_counter()
-    with fewer_collections():
-        run.execute(progress)
+    run.execute(progress)
     t2 = time.perf_counter()
     result = build_result(run, params)
     result.timings = {"setup": t1 - t0 - guard, "lookahead_check": guard, "loop": t2 - t1,

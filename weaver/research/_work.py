@@ -79,23 +79,20 @@ def run_items(job: Job, frames: dict[str, Any], items: list[Item]) -> tuple[list
     are unaffected. With :class:`SweepBars`, the bars are prepared once per process for all
     batches; with a plain dict, once per call.
     """
-    from weaver.backtesting.engine import fewer_collections, run_backtest
+    from weaver.backtesting.engine import run_backtest
 
     started = time.perf_counter()
     shared = frames if isinstance(frames, SweepBars) else SweepBars(frames)
     rows = []
     for pos, symbol, params in items:
         row: dict[str, Any] = {"_pos": pos}
-        # the run's orders, events and fills are freed with its result, before the collector
-        # runs again: the first young collection after the bar loop would scan them all
-        with fewer_collections():
-            try:
-                bars = shared.prepared(symbol)
-                stats = run_backtest(job.strategy, bars, params, **job.options).stats
-                row.update({k: _plain(stats[k]) for k in STAT_NAMES})
-                row["error"] = None
-            except Exception as exc:  # one bad combination must not sink the sweep
-                row["error"] = f"{type(exc).__name__}: {exc}"
+        try:
+            bars = shared.prepared(symbol)
+            stats = run_backtest(job.strategy, bars, params, **job.options).stats
+            row.update({k: _plain(stats[k]) for k in STAT_NAMES})
+            row["error"] = None
+        except Exception as exc:  # one bad combination must not sink the sweep
+            row["error"] = f"{type(exc).__name__}: {exc}"
         rows.append(row)
     return rows, time.perf_counter() - started
 
@@ -113,11 +110,21 @@ _STATE: dict[str, Any] = {}
 
 
 def init_worker(job_blob: bytes, frames: dict[str, Any]) -> None:
-    """Keep the sweep's job and bars in this worker process for all its batches."""
+    """Keep the sweep's job and bars in this worker process for all its batches.
+
+    The pool's workers are processes Weaver started and owns, so the collector is tuned here
+    (:mod:`weaver.owned_process`), and what they hold for their lifetime is left out of its scans.
+    """
     import cloudpickle
 
+    from weaver.owned_process import freeze_what_is_loaded, tune_owned_process
+
+    tune_owned_process()
     _STATE["job"] = cloudpickle.loads(job_blob)
     _STATE["frames"] = frames if isinstance(frames, SweepBars) else SweepBars(frames)
+    import weaver.backtesting.engine  # noqa: F401 - loaded before the freeze, not in the first batch
+
+    freeze_what_is_loaded()
 
 
 def run_in_worker(items: list[Item]) -> tuple[list[dict[str, Any]], float]:

@@ -96,9 +96,10 @@ class ProcessExecutor:
     max_restarts
         How many fresh pools to start after worker deaths before giving up on the rest.
     mp_context
-        A :mod:`multiprocessing` start method (``"fork"``, ``"forkserver"``, ``"spawn"``);
-        the platform's default when None. Strategy classes defined in a notebook work with
-        any of them (they travel by value, with cloudpickle).
+        A :mod:`multiprocessing` start method (``"fork"``, ``"forkserver"``, ``"spawn"``).
+        When None: ``forkserver`` if this process runs other threads (a notebook kernel, a
+        server), which must not be forked, else the platform's default. Strategy classes
+        defined in a notebook work with any of them (they travel by value, with cloudpickle).
     """
 
     name = "processes"
@@ -120,7 +121,8 @@ class ProcessExecutor:
         import cloudpickle
 
         blob = cloudpickle.dumps(job)
-        ctx = multiprocessing.get_context(self.mp_context)
+        method = self.mp_context or _safe_start_method()
+        ctx = multiprocessing.get_context(method)
         pending, later = _first_batches(items, self.workers, seconds_per_item, self.target_batch_seconds)
         restarts, compute, lost = 0, 0.0, 0
         while pending:
@@ -160,7 +162,8 @@ class ProcessExecutor:
                 break
             # halve the lost batches so a combination that kills its worker is isolated
             pending = [half for batch in failed for half in _halves(batch)]
-        return {"compute_seconds": compute, "restarts": restarts, "lost": lost}
+        return {"compute_seconds": compute, "restarts": restarts, "lost": lost,
+                "start_method": ctx.get_start_method()}
 
     def __repr__(self) -> str:
         return f"ProcessExecutor(workers={self.workers})"
@@ -171,6 +174,19 @@ def _halves(batch: list[Item]) -> list[list[Item]]:
         return [batch]
     mid = len(batch) // 2
     return [batch[:mid], batch[mid:]]
+
+
+def _safe_start_method() -> str | None:
+    """Return how to start workers from this process: never by forking a threaded one.
+
+    A fork copies only the calling thread, with any lock another thread held (a notebook
+    kernel, a server and Dask all run threads), so the child can hang on it; ``forkserver``
+    forks from a clean single-threaded server instead. A process without other threads
+    keeps the platform's default (``fork`` on Linux: the fastest to start).
+    """
+    import threading
+
+    return "forkserver" if threading.active_count() > 1 else None
 
 
 def _init_worker(blob: bytes, frames: dict[str, Any]) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
-import weakref
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -13,7 +11,7 @@ import numpy as np
 
 from weaver.core import Fill, Order, OrderSide, OrderType, TimeInForce
 from weaver.core.errors import BacktestError, ParameterError
-from weaver.strategy.declarations import declaration_key, keyed_arrays
+from weaver.strategy.declarations import DeclarationMemo
 from weaver.strategy.lines import Data, Indicator, Universe
 from weaver.strategy.params import Param, collect_params
 
@@ -214,8 +212,10 @@ class Strategy:
         now: Callable[[], Any],
         fractional: bool = False,
         run_id: str = "bt",
+        memo: DeclarationMemo | None = None,
     ) -> None:
         self._broker = broker
+        self._memo = memo
         self._portfolio = portfolio
         self._datas = datas
         self._cursor = cursor
@@ -258,8 +258,13 @@ class Strategy:
         """
         label = name or _label(func, args, kwargs)
         n = len(self._datas[self._primary]._index)
-        arrays = _pure_values.values(func, args, kwargs, n, lambda: _as_arrays(func(*args, **kwargs), n, label))
-        spec = IndicatorSpec(label, func, args, kwargs, arrays)
+        memo = self._memo
+        key = memo.key(func, args, kwargs, n) if memo is not None else None
+        if key is not None and getattr(func, "__weaver_pure__", False):
+            arrays = memo.values(key, lambda: _as_arrays(func(*args, **kwargs), n, label))  # type: ignore[union-attr]
+        else:
+            arrays = _as_arrays(func(*args, **kwargs), n, label)
+        spec = IndicatorSpec(label, func, args, kwargs, arrays, key)
         self._indicators.append(spec)
         lines = tuple(Indicator(a, self._cursor, label if len(arrays) == 1 else f"{label}[{k}]")
                       for k, a in enumerate(arrays))
@@ -483,94 +488,21 @@ class Strategy:
         return f"{type(self).__name__}({params})"
 
 
-class _PureValues:
-    """The values of pure indicator declarations on read-only arrays, shared across runs.
-
-    A sweep runs the same strategy on the same bars many times, declaring many of the same
-    indicators (``sma(close, 20)`` in every combination with ``fast=20``). A function marked
-    :func:`~weaver.strategy.indicators.pure` gives the same values for the same inputs, so
-    they are computed once: the key is the function, the number of bars, each array argument
-    by identity and each plain argument by value (see :mod:`weaver.strategy.declarations`:
-    only read-only arrays, such as the engine's bars, which cannot change). An entry goes when
-    its function or one of its arrays is freed; at most ``limit_bytes`` of values are kept,
-    the oldest dropped first.
-    The shared values are read-only.
-    """
-
-    def __init__(self, limit_bytes: int = 256 << 20) -> None:
-        self.limit_bytes = limit_bytes
-        # key -> (values, the finalizers that drop the entry when its function or an array goes)
-        self._entries: dict[tuple, tuple[list[np.ndarray], list[weakref.finalize]]] = {}
-        self._bytes = 0
-        # Dask runs backtests in worker threads; reentrant, because a garbage collection while
-        # it is held may free some bars and so run ``_forget`` on the same thread
-        self._lock = threading.RLock()
-
-    def values(self, func: Callable[..., Any], args: tuple, kwargs: dict, n: int,
-               compute: Callable[[], list[np.ndarray]]) -> list[np.ndarray]:
-        """Return this declaration's values: the kept ones, or ``compute()`` (kept if it qualifies)."""
-        key = declaration_key(func, args, kwargs, n) if getattr(func, "__weaver_pure__", False) else None
-        if key is None:
-            return compute()
-        with self._lock:
-            entry = self._entries.get(key)
-        if entry is not None:
-            return entry[0]
-        values = compute()
-        self._put(key, [func, *keyed_arrays(args, kwargs)], values)
-        return values
-
-    def _put(self, key: tuple, owners: list[Any], values: list[np.ndarray]) -> None:
-        size = sum(v.nbytes for v in values)
-        if size > self.limit_bytes:
-            return
-        for v in values:
-            v.flags.writeable = False
-        with self._lock:
-            if key in self._entries:  # another thread kept them meanwhile
-                return
-            while self._entries and self._bytes + size > self.limit_bytes:
-                self._drop(next(iter(self._entries)))
-            # the key holds the owners' ids: the entry goes with any of them, before an id can
-            # be reused; a builtin has no weak references, and the module keeps it alive
-            finalizers = []
-            for obj in owners:
-                try:
-                    finalizers.append(weakref.finalize(obj, self._forget, key))
-                except TypeError:
-                    continue
-            self._entries[key] = (values, finalizers)
-            self._bytes += size
-
-    def _forget(self, key: tuple) -> None:
-        with self._lock:
-            self._drop(key)
-
-    def _drop(self, key: tuple) -> None:
-        entry = self._entries.pop(key, None)
-        if entry is not None:
-            values, finalizers = entry
-            self._bytes -= sum(v.nbytes for v in values)
-            for finalizer in finalizers:  # the others still watch their objects: stop them
-                finalizer.detach()
-
-
-_pure_values = _PureValues()
-
-
 class IndicatorSpec:
     """How an indicator was declared: enough to recompute it on other data."""
 
-    __slots__ = ("name", "func", "args", "kwargs", "arrays", "lines")
+    __slots__ = ("name", "func", "args", "kwargs", "arrays", "lines", "key")
 
     def __init__(self, name: str, func: Callable[..., Any], args: tuple, kwargs: dict,
-                 arrays: list[np.ndarray]) -> None:
+                 arrays: list[np.ndarray], key: tuple | None = None) -> None:
         self.name = name
         self.func = func
         self.args = args
         self.kwargs = kwargs
         self.arrays = arrays
         self.lines: tuple[Indicator, ...] = ()
+        #: the declaration's key in its bars' :class:`DeclarationMemo`, None when it has none
+        self.key = key
 
 
 def _label(func: Callable[..., Any], args: tuple, kwargs: dict) -> str:

@@ -29,24 +29,23 @@ histories and compares the orders it places up to each cut with those of the run
 whole history, whatever route to the future the strategy took.
 
 A sweep declares the same indicators over and over (``sma(close, 20)`` in every combination
-whose slow window is 20), so a declaration that passed is remembered and not checked again
-when it comes back identical: the same function object, the same read-only arrays (the
-engine's bars are) and equal plain values (numbers, strings, tuples of them), giving the
-same values. Anything else (a list, a writable array that could have been changed in place,
-a pandas object, a line) is checked every time, and so is an indicator that failed.
+whose slow window is 20), so a declaration that passed is remembered, in the memo of the bars
+it ran on (:class:`~weaver.strategy.declarations.DeclarationMemo`), and not checked again
+when it comes back identical: the same function, the same bars' arrays and equal plain values
+(numbers, strings, tuples of them), giving the same values. Anything else (a list, an array of
+the strategy's own, a pandas object, a line) is checked every time, and so is an indicator
+that failed.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from typing import Any
 
 import numpy as np
 
 from weaver.core.errors import BacktestError, LookAheadError
 from weaver.strategy.base import IndicatorSpec, _as_arrays
-from weaver.strategy.declarations import declaration_key, keyed_arrays
+from weaver.strategy.declarations import DeclarationMemo
 
 #: how many cut points each indicator is checked at
 CUTS = 3
@@ -99,71 +98,17 @@ def check_indicator(spec: IndicatorSpec, index: Any) -> None:
                 )
 
 
-def check_indicators(specs: list[IndicatorSpec], index: Any) -> None:
+def check_indicators(specs: list[IndicatorSpec], index: Any, memo: DeclarationMemo | None = None) -> None:
     """Check every declared indicator (see :func:`check_indicator`), once per distinct declaration.
 
-    A declaration identical to one that passed before (see the module's docstring) is not
-    checked again; a declaration that fails is refused every time it comes.
+    With the bars' ``memo``, a declaration identical to one that passed on those bars, giving
+    the same values, is not checked again; a declaration that fails is refused every time.
     """
-    n = len(index)
     for spec in specs:
         if getattr(spec.func, "__weaver_causal__", False):  # Weaver's own, checked by its suite
             continue
-        key = declaration_key(spec.func, spec.args, spec.kwargs, n)
-        if key is not None and _passed(key, spec):
+        if memo is not None and memo.passed(spec.key, spec.arrays):
             continue
         check_indicator(spec, index)
-        if key is not None:
-            _remember(key, spec)
-
-
-# -- the memo of declarations that passed -------------------------------------------------------
-
-#: how many passed declarations are remembered (the oldest go first); entries hold no arrays
-MEMO_SIZE = 512
-
-#: key -> (weak or strong references to the objects keyed by identity, checksum of the values)
-_PASSED: dict[tuple, tuple[tuple[Any, ...], tuple[tuple[int, int], ...]]] = {}
-_LOCK = threading.Lock()  # Dask workers may run several backtests in threads
-
-
-def _keyed_objects(spec: IndicatorSpec) -> list[Any]:
-    """The objects ``spec``'s key holds by identity: its function, then its arrays."""
-    return [spec.func, *keyed_arrays(spec.args, spec.kwargs)]
-
-
-def _ref(obj: Any) -> Any:
-    try:
-        return weakref.ref(obj)
-    except TypeError:  # a ufunc, a builtin: kept alive, so its id is not reused
-        return lambda: obj
-
-
-def _checksum(arrays: list[np.ndarray]) -> tuple[tuple[int, int], ...]:
-    """Each array's length and the wrapping sum of its bit patterns (about 25 µs per 100k bars)."""
-    return tuple((len(a), int(np.add.reduce(np.ascontiguousarray(a, dtype=np.float64).view(np.int64))))
-                 for a in arrays)
-
-
-def _passed(key: tuple, spec: IndicatorSpec) -> bool:
-    with _LOCK:
-        entry = _PASSED.get(key)
-    if entry is None:
-        return False
-    refs, checksum = entry
-    objects = _keyed_objects(spec)
-    # the ids in the key are those of these very objects (the entry's references would be
-    # dead if an id had been reused), and the function gave the values it gave when it passed
-    return (len(refs) == len(objects) and all(r() is o for r, o in zip(refs, objects, strict=True))
-            and _checksum(spec.arrays) == checksum)
-
-
-def _remember(key: tuple, spec: IndicatorSpec) -> None:
-    entry = (tuple(_ref(o) for o in _keyed_objects(spec)), _checksum(spec.arrays))
-    with _LOCK:
-        if len(_PASSED) >= MEMO_SIZE:
-            for stale in [k for k, (refs, _) in _PASSED.items() if any(r() is None for r in refs)]:
-                del _PASSED[stale]
-            while len(_PASSED) >= MEMO_SIZE:
-                del _PASSED[next(iter(_PASSED))]
-        _PASSED[key] = entry
+        if memo is not None:
+            memo.remember_passed(spec.key, spec.arrays)

@@ -353,32 +353,3 @@ def test_a_dropped_result_frees_its_orders_events_and_fills_without_the_cycle_co
 
     assert orders > 100
     assert not left & {"Order", "OrderFilled", "Fill", "SimulatedBroker", "SmaCross", "Run"}, left
-
-
-def test_fewer_collections_nests_and_overlaps_across_threads_and_restores_the_threshold() -> None:
-    import gc
-    import threading
-
-    from weaver.backtesting.engine import fewer_collections
-
-    before = gc.get_threshold()
-    inside = threading.Event()
-    release = threading.Event()
-
-    def worker() -> None:
-        with fewer_collections():
-            inside.set()
-            release.wait(5)
-
-    t = threading.Thread(target=worker)
-    with fewer_collections():
-        t.start()
-        inside.wait(5)
-        with fewer_collections():
-            assert gc.get_threshold()[0] >= 50_000
-    # this thread is out; the other is still in: its loop keeps the raised threshold
-    assert gc.get_threshold()[0] >= 50_000
-    release.set()
-    t.join(5)
-
-    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

@@ -78,22 +78,30 @@ def test_writable_inputs_are_not_memoized() -> None:
     assert second[-1] == 1.0 and first[-1] != 1.0
 
 
-def test_an_entry_goes_with_its_bars() -> None:
+def test_the_values_belong_to_the_bars_they_were_computed_on() -> None:
+    # no global memo: other prepared bars, even of the same frames, compute their own
+    frames = prepare_bars(wv.synthetic(300, "1min", seed=7))
+    one, other = PreparedBars(frames), PreparedBars(frames)
+
+    first = _values(_run(SmaCross, one, fast=7, slow=21))
+    again = _values(_run(SmaCross, other, fast=7, slow=21))
+
+    assert again[0] is not first[0] and len(one.memo) == len(other.memo) == 2
+    np.testing.assert_array_equal(again[0], first[0])
+
+
+def test_the_memo_goes_with_its_bars() -> None:
     import gc
+    import weakref
 
-    from weaver.strategy.base import _pure_values
-
-    gc.collect()
-    before = set(_pure_values._entries)
     bars = PreparedBars(prepare_bars(wv.synthetic(300, "1min", seed=7)))
-    _run(SmaCross, bars, fast=7, slow=21)
-    added = set(_pure_values._entries) - before
-    assert len(added) == 2
+    values = _values(_run(SmaCross, bars, fast=7, slow=21))
+    memo, kept = weakref.ref(bars.memo), weakref.ref(values[0].base if values[0].base is not None else values[0])
 
-    del bars
+    del bars, values
     gc.collect()
 
-    assert not added & set(_pure_values._entries)
+    assert memo() is None and kept() is None
 
 
 def test_a_function_marked_pure_is_computed_once() -> None:
@@ -115,24 +123,3 @@ def test_a_function_marked_pure_is_computed_once() -> None:
     second = _values(_run(Doubled, bars))[0]
 
     assert len(calls) == 1 and second is first
-
-
-def test_an_entry_that_goes_leaves_no_watcher_on_the_function_behind() -> None:
-    # each entry watches its function and arrays to go with them; once the entry is gone, a
-    # watcher left on a function that lives for ever (sma) would pile up, one per declaration
-    import gc
-    import weakref
-
-    def watchers() -> int:
-        return sum(1 for f in list(weakref.finalize._registry) if (f.peek() or (None,))[0] is sma)
-
-    gc.collect()
-    before = watchers()
-    for seed in range(3):
-        bars = PreparedBars(prepare_bars(wv.synthetic(300, "1min", seed=10 + seed)))
-        _run(SmaCross, bars, fast=7, slow=21)
-        assert watchers() == before + 2
-        del bars
-        gc.collect()
-
-    assert watchers() == before
