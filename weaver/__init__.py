@@ -22,11 +22,13 @@ _LAZY: dict[str, str] = {
     "ParameterError": "weaver.core.errors",
     "LookAheadError": "weaver.core.errors",
     "BacktestError": "weaver.core.errors",
+    "StrategyError": "weaver.core.errors",
     "InvalidTransition": "weaver.core.errors",
     "OrderRejected": "weaver.core.errors",
     "Strategy": "weaver.strategy",
     "param": "weaver.strategy",
     "backtest": "weaver.backtesting",
+    "rehearse": "weaver.backtesting",
     "BacktestResult": "weaver.backtesting",
     "compare": "weaver.backtesting.plots",
     "explore": "weaver.widgets",
@@ -37,12 +39,12 @@ _LAZY: dict[str, str] = {
     "WalkForwardResult": "weaver.research",
 }
 _SUBMODULES = {"core", "data", "catalog", "sim", "strategy", "indicators", "strategies", "backtesting",
-               "widgets", "reports", "research"}
+               "widgets", "reports", "research", "runtime"}
 
 __all__ = sorted(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from weaver.backtesting import BacktestResult, backtest
+    from weaver.backtesting import BacktestResult, backtest, rehearse
     from weaver.backtesting.plots import compare
     from weaver.catalog import Catalog
     from weaver.core.errors import (
@@ -52,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         LookAheadError,
         OrderRejected,
         ParameterError,
+        StrategyError,
         WeaverError,
     )
     from weaver.data import load_bars, resample, synthetic

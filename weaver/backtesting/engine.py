@@ -16,10 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from weaver.backtesting.result import RunRecord, build_result
 from weaver.clock import BacktestClock, Cursor, epoch_micros, session_ends
 from weaver.core import Portfolio
 from weaver.core.errors import BacktestError, DataError, WeaverError
-from weaver.strategy.base import Strategy
+from weaver.runtime.driver import strategy_failed, wire_hooks
+from weaver.strategy.base import IndicatorSpec, Strategy, as_arrays
+from weaver.strategy.context import StrategyContext
 from weaver.strategy.declarations import DeclarationMemo
 from weaver.strategy.lines import Data
 from weaver.strategy.lookahead import check_indicators
@@ -166,10 +169,13 @@ class Run:
         fractional: bool,
         session_tz: str,
         run_id: str = "bt",
+        start: Any = None,
     ) -> None:
         from weaver.sim import SimulatedBroker
 
         bars = frames if isinstance(frames, PreparedBars) else PreparedBars(frames)
+        #: the first bar that trades: the bars before it only warm the indicators up
+        self.first = first_bar(bars.index, start)
         self.strategy_cls = strategy_cls
         self.prepared = bars
         self.frames = bars.frames
@@ -205,18 +211,13 @@ class Run:
             sym: Data(sym, self.index, self.arrays[sym], self.cursor) for sym in self.symbols
         }
         self.datas = datas
-        self.strategy = strategy_cls(
-            broker=self.broker,
-            portfolio=self.portfolio,
-            datas=datas,
-            cursor=self.cursor,
-            params=params,
-            price_of=self.price_of,
-            now=self.clock.now,
-            fractional=fractional,
-            run_id=run_id,
-            memo=bars.memo,
+        broker = self.broker
+        context = StrategyContext(
+            submit=broker.submit, cancel=broker.cancel, open_orders=broker.open_orders,
+            portfolio=self.portfolio, now=self.clock.now, price_of=self.price_of, datas=datas,
+            cursor=self.cursor, declare=_vectorized(bars.memo, n), fractional=fractional, run_id=run_id,
         )
+        self.strategy = strategy_cls(context, params)
         self.n = n
         self.fill_bars: list[int] = []
         """The bar of each of the broker's fills, in order (fills happen only in the loop)."""
@@ -230,36 +231,29 @@ class Run:
         except Exception as exc:
             if isinstance(exc, WeaverError):  # already says what is wrong
                 raise
-            raise BacktestError(
-                f"{self.strategy_cls.__name__}.init() raised {type(exc).__name__}: {exc}"
-            ) from exc
+            raise strategy_failed(self.strategy_cls, "init", exc) from exc
         started = time.perf_counter()
         if lookahead_check:
             check_indicators(self.strategy._indicators, self.index, self.prepared.memo)
         spent = time.perf_counter() - started
         for d in self.datas.values():
             d.start()
-        self._hook_events()
+        wire_hooks(self.strategy, self.broker.on_update, self._where)
         return spent
 
-    def _hook_events(self) -> None:
-        strategy = self.strategy
-        cls = type(strategy)
-        wants_fill = cls.on_fill is not Strategy.on_fill
-        wants_order = cls.on_order is not Strategy.on_order
-        if not (wants_fill or wants_order):
-            return
-        from weaver.core import OrderFilled, OrderPartiallyFilled
+    def _where(self) -> str:
+        i = self.cursor.i
+        return f"at bar {i} ({self.index[i]}, {', '.join(self.symbols)})"
 
-        fills = self.broker.fills
-
-        def handler(order: Any, event: Any) -> None:
-            if wants_fill and isinstance(event, OrderFilled | OrderPartiallyFilled):
-                strategy.on_fill(fills[-1])
-            if wants_order:
-                strategy.on_order(order)
-
-        self.broker.on_update(handler)
+    def record(self) -> RunRecord:
+        """Return what the finished run leaves for its result: the bars from the first that trades."""
+        broker = self.broker
+        return traded_part(RunRecord(
+            strategy=self.strategy_cls.__name__, frames=self.frames, index=self.index, symbols=self.symbols,
+            closes=self.closes, timeframe=self.timeframe, initial_cash=self.initial_cash,
+            orders=list(broker.orders.values()), fills=broker.fills, fill_bars=self.fill_bars,
+            refused=broker.refused,
+        ), self.first)
 
     def warmup(self) -> int:
         """Return the first bar at which every declared indicator has a value."""
@@ -270,8 +264,8 @@ class Run:
         return first
 
     def execute(self, progress: Callable[[int, int], None] | None = None) -> None:
-        """Run the bar loop."""
-        start = self.warmup()
+        """Run the bar loop, from the first bar that trades (after the warm-up)."""
+        start = max(self.warmup(), self.first)
         next_ = self.strategy.next
         process = self.broker.process_bar
         working = self.broker.working  # a live view: falsy while no order works
@@ -300,13 +294,77 @@ class Run:
                             fill_bars += [i] * len(made)
                 next_()
         except Exception as exc:
-            if isinstance(exc, BacktestError):
+            if isinstance(exc, BacktestError):  # a StrategyError from a hook, or the engine's own
                 raise
-            where = ", ".join(self.symbols)
-            raise BacktestError(
-                f"{self.strategy_cls.__name__}.next() raised {type(exc).__name__}: {exc} "
-                f"at bar {self.index[i]} ({where})"
-            ) from exc
+            raise strategy_failed(self.strategy_cls, "next", exc, self._where()) from exc
+
+
+def first_bar(index: pd.DatetimeIndex, start: Any) -> int:
+    """Return the position of the first bar that trades, for ``start`` (None: the first bar).
+
+    ``start`` is a bar position, or a time (a timestamp, a datetime or a string such as
+    ``"2010-01-01"``; a naive one is UTC): the first bar at or after it.
+
+    Raises
+    ------
+    ParameterError
+        For a position outside the bars, or a time after the last bar.
+    """
+    from weaver.core.errors import ParameterError
+
+    n = len(index)
+    if start is None:
+        return 0
+    if isinstance(start, int | np.integer) and not isinstance(start, bool):
+        if not 0 <= start < n:
+            raise ParameterError(f"start={int(start)} is not a bar position: the run has {n} bars (0..{n - 1})")
+        return int(start)
+    try:
+        stamp = pd.Timestamp(start)
+    except (TypeError, ValueError):
+        raise ParameterError(f"start={start!r} is neither a bar position nor a time") from None
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    pos = int(index.searchsorted(stamp))
+    if pos >= n:
+        raise ParameterError(f"start={start!r} is after the last bar ({index[-1]})")
+    return pos
+
+
+def traded_part(record: RunRecord, first: int) -> RunRecord:
+    """Return ``record`` from bar ``first`` on: what a run that warmed up on the bars before traded."""
+    if first == 0:
+        return record
+    from dataclasses import replace
+
+    frames = {}
+    for sym, frame in record.frames.items():
+        part = frame.loc[record.index[first]:]
+        part.attrs.update(frame.attrs)
+        frames[sym] = part
+    return replace(record, frames=frames, index=record.index[first:],
+                   closes={sym: c[first:] for sym, c in record.closes.items()},
+                   fill_bars=[b - first for b in record.fill_bars])
+
+
+def _vectorized(memo: DeclarationMemo, n: int) -> Callable[[IndicatorSpec], list[np.ndarray]]:
+    """Return the backtest's way to declare an indicator: computed once over all ``n`` bars.
+
+    The values of a pure function's declaration are kept in the bars' memo for the next run
+    on them (a sweep's), and the declaration's key is noted for the look-ahead check's memo.
+    """
+
+    def declare(spec: IndicatorSpec) -> list[np.ndarray]:
+        func, args, kwargs = spec.func, spec.args, spec.kwargs
+        spec.key = key = memo.key(func, args, kwargs, n)
+
+        def compute() -> list[np.ndarray]:
+            return as_arrays(func(*args, **kwargs), n, spec.name)
+
+        if key is not None and getattr(func, "__weaver_pure__", False):
+            return memo.values(key, compute)
+        return compute()
+
+    return declare
 
 
 def _price_lookup(cursor: Cursor, closes: Mapping[str, memoryview]) -> Callable[[str], float]:
@@ -360,6 +418,7 @@ def backtest(
     lookahead_check: bool = True,
     session_tz: str = "America/New_York",
     progress: Callable[[int, int], None] | None = None,
+    start: Any = None,
     **params: Any,
 ) -> Any:
     """Backtest ``strategy`` on ``bars`` and return a :class:`~weaver.backtesting.BacktestResult`.
@@ -388,6 +447,10 @@ def backtest(
         The exchange's time zone, where intraday sessions (and day orders) end.
     progress
         ``progress(done, total)``, called about a hundred times along the loop.
+    start
+        The first bar that trades: a bar position or a time (``"2010-01-01"``). The bars
+        before it are a warm-up: indicators are computed over them, nothing trades, and the
+        result (equity, trades, statistics) covers the bars from ``start`` on.
     **params
         The strategy's parameters; unknown names or wrong types raise ``ParameterError``.
     """
@@ -398,7 +461,7 @@ def backtest(
         strategy, prepare_bars(bars), values, cash=cash, commission=commission,
         slippage=slippage, participation=participation, allow_short=allow_short,
         fractional=fractional, lookahead_check=lookahead_check, session_tz=session_tz,
-        progress=progress,
+        progress=progress, start=start,
     )
 
 
@@ -416,6 +479,7 @@ def run_backtest(
     lookahead_check: bool = True,
     session_tz: str = "America/New_York",
     progress: Callable[[int, int], None] | None = None,
+    start: Any = None,
 ) -> Any:
     """Backtest on bars already validated by :func:`prepare_bars` with checked ``params``.
 
@@ -426,19 +490,17 @@ def run_backtest(
     """
     import time
 
-    from weaver.backtesting.result import build_result
-
     t0 = time.perf_counter()
     run = Run(
         strategy, frames, params, cash=cash, commission=commission, slippage=slippage,
         participation=participation, allow_short=allow_short, fractional=fractional,
-        session_tz=session_tz,
+        session_tz=session_tz, start=start,
     )
     guard = run.initialize(lookahead_check)
     t1 = time.perf_counter()
     run.execute(progress)
     t2 = time.perf_counter()
-    result = build_result(run, params)
+    result = build_result(run.record(), params)
     result.timings = {"setup": t1 - t0 - guard, "lookahead_check": guard, "loop": t2 - t1,
                       "results": time.perf_counter() - t2}
     return result

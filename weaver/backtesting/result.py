@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections import deque
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from operator import attrgetter
@@ -16,8 +17,6 @@ from weaver.core import Order, OrderSide, OrderStatus, OrderType, TimeInForce
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
-
-    from weaver.backtesting.engine import Run
 
 TRADE_COLUMNS = [
     "symbol", "side", "qty", "entry_time", "entry_price", "exit_time", "exit_price",
@@ -195,18 +194,60 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
+@dataclass(frozen=True, eq=False)
+class RunRecord:
+    """What a finished run leaves for its result: plain data, no engine or driver behind it.
+
+    Attributes
+    ----------
+    strategy
+        The strategy class's name.
+    frames
+        The bars, ``{symbol: frame}``.
+    index
+        The run's merged bar times.
+    symbols
+        The symbols, the strategy's own first.
+    closes
+        Each symbol's closes on ``index`` (NaN before its first bar, carried over gaps).
+    timeframe
+        The bar size.
+    initial_cash
+        The starting cash.
+    orders
+        Every order placed, in submission order.
+    fills
+        Every fill, in execution order.
+    fill_bars
+        The bar of each fill, when known (else read from the fills' times).
+    refused
+        The orders the broker refused in whole or in part.
+    """
+
+    strategy: str
+    frames: dict[str, pd.DataFrame]
+    index: pd.DatetimeIndex
+    symbols: list[str]
+    closes: dict[str, np.ndarray]
+    timeframe: str | None
+    initial_cash: Decimal
+    orders: list[Order]
+    fills: list[Any]
+    fill_bars: list[int] = field(default_factory=list)
+    refused: list[Order] = field(default_factory=list)
+
+
+def build_result(run: RunRecord, params: dict[str, Any]) -> BacktestResult:
     """Assemble the result tables and the equity curve from a finished run (vectorized)."""
-    broker = run.broker
     index = run.index
-    orders = list(broker.orders.values())  # tabled on first use: sweeps never look
+    orders = run.orders  # tabled on first use: sweeps never look
     n = len(index)
-    if len(run.fill_bars) == len(broker.fills):  # the loop noted each fill's bar
+    if len(run.fill_bars) == len(run.fills):  # the loop noted each fill's bar
         bar_of = np.array(run.fill_bars, dtype=np.intp)
-        fills = _fill_columns(broker.fills, index[bar_of])
+        fills = _fill_columns(run.fills, index[bar_of])
     else:
-        fills = _fill_columns(broker.fills)
-        bar_of = _bar_numbers(index, fills["timestamp"]) if len(broker.fills) else np.zeros(0, int)
+        fills = _fill_columns(run.fills)
+        bar_of = _bar_numbers(index, fills["timestamp"]) if len(run.fills) else np.zeros(0, int)
     signed, price, fee = fills["signed_qty"], fills["price"], fills["commission"]
     cash_delta = -(signed * price) - fee
     # in place, a few 8-byte-per-bar arrays at a time: this runs on millions of bars
@@ -227,7 +268,7 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
     np.round(equity, 8, out=equity)  # float sums of cent prices leave 1e-11 dust
     first_closes = run.closes[run.symbols[0]]
     return BacktestResult(
-        strategy=run.strategy_cls.__name__,
+        strategy=run.strategy,
         params=params,
         bars=run.frames,
         trades=_trade_columns(fills, run),  # tabled on first use
@@ -238,7 +279,7 @@ def build_result(run: Run, params: dict[str, Any]) -> BacktestResult:
         timeframe=run.timeframe,
         # the first symbol's closes carried onto the run's bars: its first and last
         hold_closes=(float(first_closes[0]), float(first_closes[-1])),
-        refused=broker.refused,
+        refused=run.refused,
     )
 
 
@@ -330,7 +371,7 @@ def _orders_frame(orders: Any) -> pd.DataFrame:
 _NAT = np.iinfo(np.int64).min
 
 
-def _trade_columns(fills: dict[str, Any], run: Run) -> dict[str, Any]:
+def _trade_columns(fills: dict[str, Any], run: RunRecord) -> dict[str, Any]:
     """Pair fills into round trips, first in first out, per symbol; return the trade columns.
 
     A lot still open at the end becomes a trade with empty exit fields whose pnl is marked

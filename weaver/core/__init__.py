@@ -27,6 +27,7 @@ from weaver.core.errors import (
     LookAheadError,
     OrderRejectedError,
     ParameterError,
+    StrategyError,
     WeaverError,
 )
 from weaver.core.fills import Fill
@@ -43,13 +44,14 @@ from weaver.core.orders import (
     OrderSubmitted,
 )
 from weaver.core.portfolio import Account, Portfolio, Position
-from weaver.core.ports import BarSource, Broker, Clock, EventLog
+from weaver.core.ports import BarMatching, BarSource, Broker, Clock, EventLog, Tick
 
 __all__ = [
     "TRANSITIONS",
     "Account",
     "BacktestError",
     "Bar",
+    "BarMatching",
     "BarSource",
     "Broker",
     "Clock",
@@ -78,6 +80,8 @@ __all__ = [
     "Position",
     "RunMode",
     "RunStatus",
+    "StrategyError",
+    "Tick",
     "TimeInForce",
     "WeaverError",
     "to_decimal",

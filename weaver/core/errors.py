@@ -17,6 +17,7 @@ __all__ = [
     "OrderRejected",
     "OrderRejectedError",
     "ParameterError",
+    "StrategyError",
     "WeaverError",
 ]
 
@@ -43,6 +44,14 @@ class LookAheadError(WeaverError):
 
 class BacktestError(WeaverError):
     """Raise when a backtest cannot run or cannot continue."""
+
+
+class StrategyError(BacktestError):
+    """Raise when the strategy's own code fails: its ``init()``, ``next()`` or a hook.
+
+    The message names the strategy, the method, the bar and the exception, which is chained
+    as the cause. In a backtest or a rehearsal it is a :class:`BacktestError` too.
+    """
 
 
 class OrderRejected(WeaverError):

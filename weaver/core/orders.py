@@ -78,13 +78,16 @@ class OrderAccepted(OrderEvent):
 class _FillEvent(OrderEvent):
     qty: Decimal
     price: Decimal
+    commission: Decimal
 
-    def __init__(self, timestamp: datetime, qty: Decimal, price: Decimal) -> None:
+    def __init__(self, timestamp: datetime, qty: Decimal, price: Decimal, commission: Decimal = _ZERO) -> None:
         _set_timestamp(self, timestamp)
         _set_qty(self, qty)
         _set_price(self, price)
+        _set_commission(self, commission)
         if (timestamp.__class__ is datetime and timestamp.tzinfo is _UTC and qty.__class__ is Decimal
-                and price.__class__ is Decimal and qty > 0 and price > 0):
+                and price.__class__ is Decimal and commission.__class__ is Decimal and qty > 0 and price > 0
+                and commission >= 0):
             return  # already clean: the broker's hot path
         check_aware(timestamp)
         for name in ("qty", "price"):
@@ -92,21 +95,26 @@ class _FillEvent(OrderEvent):
             if value <= 0:
                 raise DataError(f"{type(self).__name__} {name} {value} must be > 0")
             object.__setattr__(self, name, value)
+        fee = to_decimal(commission, "commission")
+        if fee < 0:
+            raise DataError(f"{type(self).__name__} commission {fee} must be >= 0")
+        object.__setattr__(self, "commission", fee)
 
 
 _set_timestamp = OrderEvent.__dict__["timestamp"].__set__
 _set_qty = _FillEvent.__dict__["qty"].__set__
 _set_price = _FillEvent.__dict__["price"].__set__
+_set_commission = _FillEvent.__dict__["commission"].__set__
 
 
 @dataclass(frozen=True, slots=True, init=False)
 class OrderPartiallyFilled(_FillEvent):
-    """Part of the order filled; ``qty`` and ``price`` are those of this fill only."""
+    """Part of the order filled; ``qty``, ``price`` and ``commission`` are those of this fill only."""
 
 
 @dataclass(frozen=True, slots=True, init=False)
 class OrderFilled(_FillEvent):
-    """The last fill completed the order; ``qty`` and ``price`` are those of this fill only."""
+    """The last fill completed the order; ``qty``, ``price`` and ``commission`` are those of this fill only."""
 
 
 @dataclass(frozen=True, slots=True)

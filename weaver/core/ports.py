@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from weaver.core.bar import Bar
 from weaver.core.envelope import Envelope
+from weaver.core.fills import Fill
 from weaver.core.orders import Order, OrderEvent
 from weaver.core.portfolio import Account, Position
 
-__all__ = ["BarSource", "Broker", "Clock", "EventLog"]
+__all__ = ["BarMatching", "BarSource", "Broker", "Clock", "EventLog", "Tick"]
+
+#: one bar's open, high, low, close and volume, as plain floats
+OHLCV = tuple[float, float, float, float, float]
+
+
+class Tick(NamedTuple):
+    """One step of a run: the time, and the bars that closed then, by symbol.
+
+    A symbol without a bar at this time is absent from ``bars``. ``session_end`` says
+    whether this is the last bar of its trading session (day orders expire on it).
+    """
+
+    ts: datetime
+    bars: Mapping[str, OHLCV]
+    session_end: bool = False
 
 
 @runtime_checkable
@@ -62,6 +78,23 @@ class Broker(Protocol):
 
         The order is passed after the event has been applied to it.
         """
+        ...
+
+
+@runtime_checkable
+class BarMatching(Protocol):
+    """A broker that fills its working orders against the bars it is handed: the simulator.
+
+    A venue fills orders itself and reports them through ``on_update``; a simulator needs
+    each bar. The runtime hands bars to a broker that has this capability, before the
+    strategy's ``next()`` on that bar.
+    """
+
+    working: Mapping[str, Sequence[Order]]
+
+    def process_bar(self, symbol: str, ts: datetime, open: float, high: float, low: float, close: float,
+                    volume: float, session_end: bool = False) -> list[Fill]:
+        """Match ``symbol``'s working orders against one bar; return the fills it made."""
         ...
 
 

@@ -157,10 +157,11 @@ def walk_forward(
     """Optimize ``grid`` on each training window, trade the best parameters on the next test window.
 
     Each fold sweeps the training bars (as :func:`weaver.sweep`, on ``executor`` with
-    ``method``), picks the best combination by ``metric``, and backtests it on the test bars
-    alone: it starts flat with the capital the previous fold ended with, and its indicators
-    warm up inside the test window (so keep that window well longer than the slowest
-    indicator). The test equity curves are stitched into one.
+    ``method``), picks the best combination by ``metric``, and backtests it on the test
+    window: it starts flat with the capital the previous fold ended with, and its indicators
+    are warmed up on the bars before the window (``start=`` of :func:`weaver.backtest`), so
+    the window trades from its first bar as a continuous run with those parameters would.
+    The test equity curves are stitched into one.
 
     Parameters
     ----------
@@ -227,7 +228,9 @@ def walk_forward(
                 exposure.append(np.zeros(len(flat), dtype=bool))
             else:
                 params = res.best_params(metric)
-                out = run_backtest(strategy, test_frames, params, **{**options, "cash": capital})
+                # the bars before the window warm the indicators up: the window trades as a
+                # continuous run with these parameters would from its first bar
+                out = run_backtest(strategy, window(0, d), params, **{**options, "cash": capital}, start=c)
                 st = out.stats
                 row.update({n: params[n] for n in names})
                 row.update({f"is_{metric}": best[metric], f"oos_{metric}": st[metric],

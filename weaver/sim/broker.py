@@ -444,7 +444,7 @@ class SimulatedBroker:
                 self._notional.pop(coid, None)
             else:
                 self._notional[coid] = prev_notional + qty * px
-        self._emit(order, OrderFilled(ts, qty, px) if completes else OrderPartiallyFilled(ts, qty, px))
+        self._emit(order, OrderFilled(ts, qty, px, fee) if completes else OrderPartiallyFilled(ts, qty, px, fee))
         if reduced is not None and order.status in _OPEN:  # a handler may have canceled it
             self.refused.append(order)
             self._emit(order, OrderCanceled(ts, reduced))

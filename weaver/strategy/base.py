@@ -11,14 +11,12 @@ import numpy as np
 
 from weaver.core import Fill, Order, OrderSide, OrderType, TimeInForce
 from weaver.core.errors import BacktestError, ParameterError
-from weaver.strategy.declarations import DeclarationMemo
+from weaver.strategy.context import StrategyContext
 from weaver.strategy.lines import Data, Indicator, Universe
 from weaver.strategy.params import Param, collect_params
 
 if TYPE_CHECKING:
-    from weaver.clock.cursor import Cursor
     from weaver.core import Portfolio, Position
-    from weaver.core.ports import Broker
 
 
 _TIF = {t.value: t for t in TimeInForce}
@@ -198,35 +196,24 @@ class Strategy:
             return "(none)"
         return ", ".join(f"{n}: {p.type_name} = {p.default!r}" for n, p in cls.params.items())
 
-    # -- construction (by the engine) --------------------------------------------------------
+    # -- construction (by the run) -----------------------------------------------------------
 
-    def __init__(
-        self,
-        *,
-        broker: Broker,
-        portfolio: Portfolio,
-        datas: dict[str, Data],
-        cursor: Cursor,
-        params: dict[str, Any],
-        price_of: Callable[[str], float],
-        now: Callable[[], Any],
-        fractional: bool = False,
-        run_id: str = "bt",
-        memo: DeclarationMemo | None = None,
-    ) -> None:
-        self._broker = broker
-        self._memo = memo
-        self._portfolio = portfolio
+    def __init__(self, context: StrategyContext, params: dict[str, Any]) -> None:
+        datas = context.datas
+        self._ctx = context
+        # the context's members the order path reads, bound once: they run on every order
+        self._submit_order = context.submit
+        self._portfolio = context.portfolio
         self._datas = datas
-        self._cursor = cursor
-        self._price_of = price_of
-        self._now = now
-        self._fractional = fractional
-        self._run_id = run_id
+        self._cursor = context.cursor
+        self._price_of = context.price_of
+        self._now = context.now
+        self._fractional = context.fractional
+        self._run_id = context.run_id
         self._seq = 0
         self._indicators: list[IndicatorSpec] = []
         self._primary = next(iter(datas))
-        self._positions = {s: PositionView(portfolio, price_of, s) for s in datas}
+        self._positions = {s: PositionView(context.portfolio, context.price_of, s) for s in datas}
         for name, value in params.items():
             setattr(self, name, value)
         self.data: Data | Universe = datas[self._primary] if len(datas) == 1 else Universe(datas)
@@ -248,24 +235,28 @@ class Strategy:
     # -- indicators ------------------------------------------------------------------------
 
     def indicator(
-        self, func: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: Any
+        self, func: Callable[..., Any], *args: Any, name: str | None = None, window: int | None = None,
+        **kwargs: Any,
     ) -> Any:
-        """Compute ``func(*args, **kwargs)`` once over the whole history and return a line view.
+        """Declare the indicator ``func(*args, **kwargs)`` and return its line (or lines).
 
         The result must have one value per bar (NaN during the warm-up). A function that
         returns several arrays (a tuple, or a 2-D array with one row per output) gives a
         tuple of lines. In ``next()``, ``line[-1]`` is the current bar's value.
+
+        A backtest computes it once over the whole history. A run fed a bar at a time (a
+        rehearsal, a paper or live run) updates Weaver's own indicators (``sma``, ``ema``,
+        ``rsi``, ``atr``, ``bollinger``) in O(1) a bar, with the same values, and recomputes any
+        other over the history so far, or over its last ``window`` bars when given: declare
+        ``window=`` when the indicator's value depends on no more bars than that.
         """
+        if window is not None and (not isinstance(window, int) or isinstance(window, bool) or window < 1):
+            raise ParameterError(f"indicator window={window!r} must be a whole number of bars >= 1")
         label = name or _label(func, args, kwargs)
-        n = len(self._datas[self._primary]._index)
-        memo = self._memo
-        key = memo.key(func, args, kwargs, n) if memo is not None else None
-        if key is not None and getattr(func, "__weaver_pure__", False):
-            arrays = memo.values(key, lambda: _as_arrays(func(*args, **kwargs), n, label))  # type: ignore[union-attr]
-        else:
-            arrays = _as_arrays(func(*args, **kwargs), n, label)
-        spec = IndicatorSpec(label, func, args, kwargs, arrays, key)
+        spec = IndicatorSpec(label, func, args, kwargs, [], window=window)
+        spec.arrays = self._ctx.declare(spec)
         self._indicators.append(spec)
+        arrays = spec.arrays
         lines = tuple(Indicator(a, self._cursor, label if len(arrays) == 1 else f"{label}[{k}]")
                       for k, a in enumerate(arrays))
         spec.lines = lines
@@ -355,7 +346,7 @@ class Strategy:
 
     def cancel(self, order: Order) -> Order:
         """Cancel a working order."""
-        return self._broker.cancel(order.client_order_id)
+        return self._ctx.cancel(order.client_order_id)
 
     def _place(
         self,
@@ -417,7 +408,7 @@ class Strategy:
             trail_percent=None if trail_percent is None else Decimal(repr(float(trail_percent))),
             client_order_id=self._next_id(), created_at=self._now(),
         )
-        return self._broker.submit(order)
+        return self._submit_order(order)
 
     def _submit(
         self,
@@ -436,7 +427,7 @@ class Strategy:
             symbol=symbol, side=side, qty=qty, type=kind, limit_price=limit, stop_price=stop,
             tif=tif, client_order_id=self._next_id(), created_at=self._now(),
         )
-        return self._broker.submit(order)
+        return self._submit_order(order)
 
     def _next_id(self) -> str:
         """Return the next client order id: ``{run_id}-{bar}-{sequence}``."""
@@ -476,7 +467,7 @@ class Strategy:
     @property
     def orders(self) -> list[Order]:
         """Return the working orders."""
-        return self._broker.open_orders()
+        return self._ctx.open_orders()
 
     @property
     def time(self) -> Any:
@@ -491,10 +482,10 @@ class Strategy:
 class IndicatorSpec:
     """How an indicator was declared: enough to recompute it on other data."""
 
-    __slots__ = ("name", "func", "args", "kwargs", "arrays", "lines", "key")
+    __slots__ = ("name", "func", "args", "kwargs", "arrays", "lines", "key", "window")
 
     def __init__(self, name: str, func: Callable[..., Any], args: tuple, kwargs: dict,
-                 arrays: list[np.ndarray], key: tuple | None = None) -> None:
+                 arrays: list[np.ndarray], key: tuple | None = None, window: int | None = None) -> None:
         self.name = name
         self.func = func
         self.args = args
@@ -503,6 +494,8 @@ class IndicatorSpec:
         self.lines: tuple[Indicator, ...] = ()
         #: the declaration's key in its bars' :class:`DeclarationMemo`, None when it has none
         self.key = key
+        #: how many of the latest bars its value depends on, when declared
+        self.window = window
 
 
 def _label(func: Callable[..., Any], args: tuple, kwargs: dict) -> str:
@@ -515,7 +508,7 @@ def _label(func: Callable[..., Any], args: tuple, kwargs: dict) -> str:
     return f"{getattr(func, '__name__', 'indicator')}({inner})"
 
 
-def _as_arrays(values: Any, n: int, label: str) -> list[np.ndarray]:
+def as_arrays(values: Any, n: int, label: str) -> list[np.ndarray]:
     if isinstance(values, tuple | list):
         arrays = [np.asarray(v, dtype=float) for v in values]
     else:

@@ -122,6 +122,8 @@ def crossover(a: Any, b: Any) -> bool:
     if ca is Indicator or ca is Line:  # the per-bar fast paths: a line against a line or a level
         cb = b.__class__
         if cb is Indicator or cb is Line:
+            if a._growing or b._growing:  # values still arriving: look back from this bar
+                return _crosses_back(a._list, b._list, a._cursor.i)
             above, below = _crossings(a._values, b._values)
             b._crossings[a] = frozenset(np.flatnonzero(below).tolist())
             crossings = a._crossings[b] = frozenset(np.flatnonzero(above).tolist())
@@ -144,6 +146,19 @@ def crossover(a: Any, b: Any) -> bool:
         d = av[-k] - bv[-k]
         if d != 0:
             return d < 0
+    return False
+
+
+def _crosses_back(av: Any, bv: Any, i: int) -> bool:
+    """Return whether ``av`` crosses above ``bv`` on bar ``i``, looking back past ties (the rule above)."""
+    if not av[i] > bv[i]:
+        return False
+    k = i - 1
+    while k >= 0:
+        d = av[k] - bv[k]
+        if d != 0:  # also NaN, which ends the look-back: NaN < 0 is False
+            return d < 0
+        k -= 1
     return False
 
 

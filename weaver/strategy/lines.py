@@ -24,15 +24,18 @@ class Line:
     visible history as an array (a view, not a copy).
     """
 
-    __slots__ = ("name", "_values", "_list", "_cursor", "_crossings")
+    __slots__ = ("name", "_values", "_list", "_cursor", "_crossings", "_growing")
 
     def __init__(self, values: np.ndarray, cursor: Cursor, name: str = "") -> None:
         self.name = name
         self._cursor = cursor
+        #: whether the values grow as bars arrive (a run fed a bar at a time): storage past
+        #: the cursor is not yet history, so nothing may be computed over the whole array
+        self._growing = False
         self._set(values)
 
     def _set(self, values: np.ndarray) -> None:
-        """Point the line at new values (the streaming runtime does, as bars arrive)."""
+        """Point the line at new values (the runtime does, as a growing history moves its storage)."""
         values = np.ascontiguousarray(values, dtype=np.float64)
         self._values = values
         # a memoryview indexes to plain floats, twice as fast as numpy scalars, with no copy

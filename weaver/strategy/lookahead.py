@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from weaver.core.errors import BacktestError, LookAheadError
-from weaver.strategy.base import IndicatorSpec, _as_arrays
+from weaver.strategy.base import IndicatorSpec, as_arrays
 from weaver.strategy.declarations import DeclarationMemo
 
 #: how many cut points each indicator is checked at
@@ -81,7 +81,7 @@ def check_indicator(spec: IndicatorSpec, index: Any) -> None:
         kwargs = {k: truncate(v, n, stop) for k, v in spec.kwargs.items()}
         try:
             values = spec.func(*args, **kwargs)
-            cut_arrays = _as_arrays(values, stop, spec.name)
+            cut_arrays = as_arrays(values, stop, spec.name)
         except Exception as exc:  # noqa: BLE001 - reported with the indicator's name
             raise BacktestError(
                 f"indicator {spec.name} failed when recomputed on the first {stop} bars "

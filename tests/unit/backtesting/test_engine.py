@@ -353,3 +353,33 @@ def test_a_dropped_result_frees_its_orders_events_and_fills_without_the_cycle_co
 
     assert orders > 100
     assert not left & {"Order", "OrderFilled", "Fill", "SimulatedBroker", "SmaCross", "Run"}, left
+
+
+@pytest.mark.parametrize("start", [100, "2005-01-12"])
+def test_start_warms_the_indicators_up_on_the_bars_before_it(start: object) -> None:
+    goog = wv.load_bars("data/GOOG.csv").iloc[:200]
+    calls = []
+
+    class Spy(Strategy):
+        def init(self) -> None:
+            self.s = self.indicator(sma, self.data.close, 30)
+
+        def next(self) -> None:
+            calls.append((len(self.data), self.s[-1]))
+
+    res = wv.backtest(Spy, goog, start=start)
+
+    first = 100 if start == 100 else int(goog.index.searchsorted(pd.Timestamp(start, tz="UTC")))
+    assert calls[0][0] == first + 1 and not np.isnan(calls[0][1])  # the SMA has its value already
+    assert res.equity.index[0] == goog.index[first] and len(res.equity) == 200 - first
+    assert res.bars[next(iter(res.bars))].index[0] == goog.index[first]
+
+
+@pytest.mark.parametrize(("start", "message"), [(500, r"start=500 is not a bar position: the run has 200 bars"),
+                                                ("2030-01-01", r"start='2030-01-01' is after the last bar"),
+                                                ("soon", r"start='soon' is neither a bar position nor a time")])
+def test_a_start_outside_the_bars_is_refused(start: object, message: str) -> None:
+    from weaver.core.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=message):
+        wv.backtest(BuyOnBar, wv.load_bars("data/GOOG.csv").iloc[:200], start=start)

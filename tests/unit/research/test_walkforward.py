@@ -96,3 +96,19 @@ def test_folds_that_all_fail_give_a_flat_curve_and_an_empty_trade_table(goog) ->
     assert wf.folds["error"].notna().all()
     assert (wf.equity == 100_000).all() and wf.stats["n_trades"] == 0
     assert list(wf.trades.columns) == TRADE_COLUMNS and len(wf.trades) == 0
+
+
+def test_each_window_trades_as_a_continuous_run_warmed_up_on_the_bars_before_it(goog) -> None:
+    # fold k's piece of the stitched curve is a run with its parameters over all the bars up to
+    # the window's end, trading from the window's first bar with the capital fold k-1 left
+    wf = wv.walk_forward(SmaCross, goog, train=500, test=250, executor="in-process", progress=False,
+                         metric="total_return", constraint=lambda p: p.fast < p.slow,
+                         fast=[5, 10, 20], slow=[30, 60])
+
+    capital = 100_000.0
+    for _, fold in wf.folds.iterrows():
+        piece = wf.equity.loc[fold["test_start"]:fold["test_end"]]
+        continuous = wv.backtest(SmaCross, goog.loc[:fold["test_end"]], start=fold["test_start"], cash=capital,
+                                 fast=int(fold["fast"]), slow=int(fold["slow"]))
+        pd.testing.assert_series_equal(piece, continuous.equity, check_names=False, check_freq=False)
+        capital = float(piece.iloc[-1])

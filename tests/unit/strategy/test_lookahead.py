@@ -168,7 +168,7 @@ def test_weavers_own_indicators_are_trusted_and_a_users_are_checked(monkeypatch)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_every_indicator_weaver_trusts_passes_the_look_ahead_check(seed: int) -> None:
     from weaver.strategy import indicators
-    from weaver.strategy.base import IndicatorSpec, _as_arrays
+    from weaver.strategy.base import IndicatorSpec, as_arrays
     from weaver.strategy.lookahead import check_indicator
 
     bars = wv.synthetic(400, "1h", seed=seed)
@@ -182,7 +182,7 @@ def test_every_indicator_weaver_trusts_passes_the_look_ahead_check(seed: int) ->
     assert sorted(trusted) == sorted(calls)
     for name, args in calls.items():
         func = getattr(indicators, name)
-        values = _as_arrays(func(*args), len(bars), name)
+        values = as_arrays(func(*args), len(bars), name)
         check_indicator(IndicatorSpec(name, func, args, {}, values), bars.index)
 
 
