@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import weaver as wv
 from weaver.core.errors import ParameterError, StrategyError
@@ -199,3 +201,46 @@ def test_rehearse_takes_the_same_options_and_checks_the_same_parameters() -> Non
 
     got = assert_same_run(SmaCross, GOOG, cash=50_000, commission=0.002, slippage=3, fast=np.int64(8), slow=40)
     assert got.params["fast"] == 8
+
+
+class Scripted(Strategy):
+    """Every kind of order, at moments drawn from a seed: the same in every run on the same bars."""
+
+    seed: int = 0
+
+    def init(self) -> None:
+        self.f = self.indicator(sma, self.data.close, 5)
+
+    def next(self) -> None:
+        rng = np.random.default_rng((self.seed, len(self.data)))
+        action = rng.integers(0, 9)
+        close = self.data.close[-1]
+        if action == 1:
+            self.buy(int(rng.integers(1, 20)))
+        elif action == 2:
+            self.sell(int(rng.integers(1, 20)))
+        elif action == 3:
+            self.buy(size=float(rng.uniform(0.05, 0.5)), limit=close * 0.99, tif="gtc")
+        elif action == 4:
+            self.sell(int(rng.integers(1, 10)), stop=close * 0.98, tif="day")
+        elif action == 5:
+            self.close()
+        elif action == 6:
+            for order in self.orders[:1]:
+                self.cancel(order)
+        elif action == 7 and self.position:
+            self.sell(abs(self.position.qty), trail_percent=float(rng.uniform(1, 5)), tif="gtc")
+        elif action == 8:
+            self.buy(int(rng.integers(1, 5)), limit=close * 1.01, stop=close * 1.005, tif="ioc")
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), bars_seed=st.integers(0, 100), intraday=st.booleans(),
+       commission=st.sampled_from([None, 0.001]), participation=st.sampled_from([None, 0.5]))
+def test_the_fast_loop_equals_the_driver_for_any_orders(seed, bars_seed, intraday, commission,
+                                                         participation) -> None:  # noqa: ANN001
+    bars = wv.synthetic(300, "1min" if intraday else "1d", seed=bars_seed)
+    if intraday:  # a stretch without bars, across a session end
+        bars = with_gaps(bars, (100, 180))
+
+    assert_same_run(Scripted, bars, seed=seed, cash=20_000, commission=commission, participation=participation)
