@@ -7,13 +7,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from operator import attrgetter
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from weaver.core import Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from weaver.core import FillRecord, Order, OrderSide, OrderStatus, OrderType, TimeInForce
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -178,7 +178,7 @@ def refusal_notes(refused: list[Order]) -> list[str]:
     notes = []
     for (verb, kind), orders in groups.items():
         n = len(orders)
-        first = orders[0].events[-1].timestamp  # the refusal: the last event of a finished order
+        first = orders[0].updated_at  # the refusal: the last event of a finished order
         notes.append(f"{n} order{'' if n == 1 else 's'} {verb}: {kind}, first on {_when(first)}")
     return notes
 
@@ -217,7 +217,7 @@ class RunRecord:
     orders
         Every order placed, in submission order.
     fills
-        Every fill, in execution order.
+        Every fill as a record (``Fill.record()``), in execution order.
     fill_bars
         The bar of each fill, when known (else read from the fills' times).
     refused
@@ -232,7 +232,7 @@ class RunRecord:
     timeframe: str | None
     initial_cash: Decimal
     orders: list[Order]
-    fills: list[Any]
+    fills: list[FillRecord]
     fill_bars: list[int] = field(default_factory=list)
     refused: list[Order] = field(default_factory=list)
 
@@ -297,22 +297,20 @@ def _bar_numbers(index: pd.DatetimeIndex, stamps: pd.DatetimeIndex) -> np.ndarra
     return index.get_indexer(stamps)
 
 
-_BUY = OrderSide.BUY
-_side, _qty, _price, _commission, _symbol, _order_id = map(
-    attrgetter, ("side", "qty", "price", "commission", "symbol", "order_id"))
+_order_id, _symbol, _bought, _qty, _price, _stamp, _commission = map(itemgetter, range(7))
 _FILL_COLUMNS = ["timestamp", "symbol", "side", "qty", "price", "commission", "order_id"]
 
 
-def _fill_columns(fills: list[Any], stamps: pd.DatetimeIndex | None = None) -> dict[str, Any]:
-    """Return the fills as columns (numpy arrays, plus ``signed_qty``); ``stamps`` are their
-    timestamps when known (their bars'), else they are read from the fills."""
+def _fill_columns(fills: list[FillRecord], stamps: pd.DatetimeIndex | None = None) -> dict[str, Any]:
+    """Return the fill records as columns (numpy arrays, plus ``signed_qty``); ``stamps`` are
+    their timestamps when known (their bars'), else they are read from the records."""
     count = len(fills)
-    buy = np.fromiter(map(_BUY.__eq__, map(_side, fills)), dtype=bool, count=count)
+    buy = np.fromiter(map(_bought, fills), dtype=bool, count=count)
     qty = np.fromiter(map(float, map(_qty, fills)), dtype=float, count=count)
     commission = (np.zeros(count) if all(map(Decimal.is_zero, map(_commission, fills)))
                   else np.fromiter(map(float, map(_commission, fills)), dtype=float, count=count))
     return {
-        "timestamp": (pd.DatetimeIndex([f.timestamp for f in fills]) if stamps is None
+        "timestamp": (pd.DatetimeIndex(list(map(_stamp, fills))) if stamps is None
                       else stamps).tz_convert("UTC") if count else pd.DatetimeIndex([], tz="UTC"),
         "symbol": np.array(list(map(_symbol, fills)), dtype=object),
         "side": np.where(buy, "buy", "sell"),
@@ -363,7 +361,7 @@ def _orders_frame(orders: Any) -> pd.DataFrame:
         "created_at": pd.to_datetime([o.created_at for o in orders], utc=True),
         "filled_at": pd.to_datetime([o.filled_at for o in orders], utc=True),
         # the time of the order's last event: when it was filled, rejected, canceled or expired
-        "updated_at": pd.to_datetime([o.events[-1].timestamp if o.events else o.created_at for o in orders], utc=True),
+        "updated_at": pd.to_datetime([o.updated_at or o.created_at for o in orders], utc=True),
         "reason": [o.reason for o in orders],
     })
 

@@ -30,7 +30,7 @@ from weaver.core.errors import (
     StrategyError,
     WeaverError,
 )
-from weaver.core.fills import Fill
+from weaver.core.fills import Fill, FillRecord
 from weaver.core.orders import (
     TRANSITIONS,
     Order,
@@ -59,6 +59,7 @@ __all__ = [
     "Envelope",
     "EventLog",
     "Fill",
+    "FillRecord",
     "InvalidOrder",
     "InvalidTransition",
     "LookAheadError",

@@ -15,6 +15,10 @@ __all__ = ["Fill"]
 _ZERO = Decimal(0)
 _UTC = timezone.utc
 _BUY = OrderSide.BUY
+_SELL = OrderSide.SELL
+
+#: a fill as a plain tuple: (order_id, symbol, bought, qty, price, timestamp, commission)
+FillRecord = tuple[str, str, bool, Decimal, Decimal, datetime, Decimal]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,21 @@ class Fill:
             if value < 0 or (value == 0 and name != "commission"):
                 bound = ">= 0" if name == "commission" else "> 0"
                 raise DataError(f"{name} {value} must be {bound} {where}")
+
+    def record(self) -> FillRecord:
+        """Return the fill as a record: a plain tuple the garbage collector does not track.
+
+        ``(order_id, symbol, bought, qty, price, timestamp, commission)``, ``bought`` True
+        for a buy. A run keeps every fill; as records they cost its collections nothing.
+        """
+        return (self.order_id, self.symbol, self.side is _BUY, self.qty, self.price, self.timestamp,
+                self.commission)
+
+    @classmethod
+    def from_record(cls, record: FillRecord) -> Fill:
+        """Return the fill a :meth:`record` stands for."""
+        order_id, symbol, bought, qty, price, timestamp, commission = record
+        return cls(order_id, symbol, _BUY if bought else _SELL, qty, price, timestamp, commission)
 
     @property
     def signed_qty(self) -> Decimal:

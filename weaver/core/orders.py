@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from enum import Enum
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from weaver.core._checks import check_aware, to_decimal
 from weaver.core.enums import OrderSide, OrderStatus, OrderType, TimeInForce
@@ -138,6 +138,47 @@ class OrderExpired(OrderEvent):
     reason: str = ""
 
 
+# An order's history is kept as one flat tuple of plain values: for each event, its type's
+# number and then its field values. That holds nothing the garbage collector tracks (a
+# backtest keeps every order of the run, and their event objects would be most of what each
+# collection scans), and appending to it frees the tuple it replaces, so it adds nothing to
+# the count that starts a collection either. ``Order.events`` makes the event objects again
+# on use. An event of another type (none of Weaver's) is kept as the object.
+_EVENT_TYPES: tuple[type[OrderEvent], ...] = (
+    OrderSubmitted, OrderAccepted, OrderPartiallyFilled, OrderFilled, OrderCanceled, OrderRejected, OrderExpired,
+)
+
+
+def _recorder(code: int, kind: type[OrderEvent]) -> Any:
+    if issubclass(kind, _FillEvent):
+        return lambda e: (code, e.timestamp, e.qty, e.price, e.commission)
+    if "reason" in kind.__dataclass_fields__:
+        return lambda e: (code, e.timestamp, e.reason)
+    return lambda e: (code, e.timestamp)
+
+
+_RECORDERS = {kind: _recorder(code, kind) for code, kind in enumerate(_EVENT_TYPES)}
+#: how many field values follow each event type's number in a history
+_WIDTHS = tuple(4 if issubclass(kind, _FillEvent) else 2 if "reason" in kind.__dataclass_fields__ else 1
+                for kind in _EVENT_TYPES)
+
+
+def _events_of(history: tuple[Any, ...]) -> list[OrderEvent]:
+    """Return the events a flat history stands for, oldest first."""
+    events: list[OrderEvent] = []
+    i, n = 0, len(history)
+    while i < n:
+        code = history[i]
+        if code.__class__ is int:
+            width = _WIDTHS[code]
+            events.append(_EVENT_TYPES[code](*history[i + 1:i + 1 + width]))
+            i += 1 + width
+        else:  # an event object of another type
+            events.append(code)
+            i += 1
+    return events
+
+
 S = OrderStatus
 
 _TABLE: dict[tuple[OrderStatus, type[OrderEvent]], OrderStatus] = {
@@ -210,7 +251,7 @@ class Order:
     trail_price: Decimal | None = None
     trail_percent: Decimal | None = None
     hwm: Decimal | None = None
-    events: list[OrderEvent] = field(default_factory=list)
+    _history: tuple[Any, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         qty = self.qty
@@ -312,8 +353,25 @@ class Order:
             return None
         if status is OrderStatus.REJECTED and self.reject_reason:
             return self.reject_reason
-        last = self.events[-1] if self.events else None
-        return getattr(last, "reason", "") or status.value
+        events = self.events
+        return (getattr(events[-1], "reason", "") if events else "") or status.value
+
+    @property
+    def events(self) -> list[OrderEvent]:
+        """Return the events applied to the order, oldest first (made anew on each call)."""
+        return _events_of(self._history)
+
+    @property
+    def updated_at(self) -> datetime | None:
+        """Return the time of the latest event (None before the first)."""
+        history, i, last = self._history, 0, None
+        while i < len(history):  # a few events: walk to the last one's time
+            code = history[i]
+            if code.__class__ is int:
+                last, i = history[i + 1], i + 1 + _WIDTHS[code]
+            else:
+                last, i = code.timestamp, i + 1
+        return last
 
     @property
     def is_open(self) -> bool:
@@ -326,7 +384,7 @@ class Order:
         return self.status.is_terminal
 
     def apply(self, event: OrderEvent) -> Order:
-        """Apply a lifecycle event and record it in ``events``.
+        """Apply a lifecycle event and record it in the order's history (``events``).
 
         The order is either fully updated or, on error, left untouched.
 
@@ -360,7 +418,8 @@ class Order:
         elif kind is OrderRejected:
             self.reject_reason = event.reason  # type: ignore[attr-defined]
         self.status = target
-        self.events.append(event)
+        record = _RECORDERS.get(kind)
+        self._history += (event,) if record is None else record(event)
         return self
 
     def _apply_fill(self, event: _FillEvent) -> None:

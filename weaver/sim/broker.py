@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING
 from weaver.core import (
     Account,
     Fill,
+    FillRecord,
     Order,
     OrderAccepted,
     OrderCanceled,
@@ -90,6 +91,8 @@ _INF = float("inf")
 _NO_SYMBOLS: frozenset[str] = frozenset()
 _PENDING = OrderStatus.PENDING
 _SUBMITTED = OrderStatus.SUBMITTED
+
+_RECORD = 7  # the values of a fill's record
 
 #: the reason of an order canceled, in whole or in part, because cash did not pay for its fill
 CASH_AT_FILL = "insufficient cash at fill"
@@ -195,8 +198,9 @@ class SimulatedBroker:
         )
         self.orders: dict[str, Order] = {}
         """Every order ever submitted (also rejected ones), in submission order."""
-        self.fills: list[Fill] = []
-        """Every fill, in execution order."""
+        # every fill's record (``Fill.record()``) laid end to end: a list of plain values, which
+        # adds nothing for the garbage collector to track or count, fill after fill
+        self._fill_log: list[object] = []
         self._working: dict[str, list[Order]] = {}
         self.working: Mapping[str, Sequence[Order]] = MappingProxyType(self._working)
         """A live, read-only view: symbol -> its working orders; empty (falsy) when none."""
@@ -287,6 +291,17 @@ class SimulatedBroker:
             equity=self.portfolio.equity(prices),
             buying_power=cash - self._reserved(None),
         )
+
+    @property
+    def fill_records(self) -> list[FillRecord]:
+        """Return every fill as a record (``Fill.record()``), in execution order."""
+        log = self._fill_log
+        return [tuple(log[k:k + _RECORD]) for k in range(0, len(log), _RECORD)]  # type: ignore[misc]
+
+    @property
+    def fills(self) -> list[Fill]:
+        """Return every fill, in execution order (made from the records on each call)."""
+        return [Fill.from_record(r) for r in self.fill_records]
 
     def on_update(self, handler: UpdateHandler) -> None:
         """Call ``handler(order, event)`` for every event applied to any order from now on."""
@@ -437,7 +452,7 @@ class SimulatedBroker:
                 qty = affordable
         fill = Fill(coid, order.symbol, order.side, qty, px, ts, fee)
         self.portfolio.apply(fill)
-        self.fills.append(fill)
+        self._fill_log += (coid, order.symbol, order.side is _BUY, qty, px, ts, fee)
         completes = qty == order.qty - order.filled_qty  # remaining_qty, inline: per fill
         if not self._free:  # what the order filled so far, for per-order minimums and caps
             if completes:

@@ -128,7 +128,7 @@ def test_every_legal_transition(
 
     assert result is order
     assert order.status is target
-    assert order.events[-1] is event
+    assert order.events[-1] == event  # kept as a record, made again: the same fact
 
 
 ILLEGAL = [
