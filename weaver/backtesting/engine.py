@@ -251,7 +251,7 @@ class Run:
         return traded_part(RunRecord(
             strategy=self.strategy_cls.__name__, frames=self.frames, index=self.index, symbols=self.symbols,
             closes=self.closes, timeframe=self.timeframe, initial_cash=self.initial_cash,
-            orders=list(broker.orders.values()), fills=broker.fill_records, fill_bars=self.fill_bars,
+            orders=list(broker.orders.values()), fill_log=broker.fill_log, fill_bars=self.fill_bars,
             refused=broker.refused,
         ), self.first)
 

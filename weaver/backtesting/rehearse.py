@@ -107,7 +107,7 @@ def rehearse(
     record = RunRecord(
         strategy=strategy.__name__, frames=prepared.frames, index=prepared.index, symbols=list(prepared.symbols),
         closes=dict(prepared.closes), timeframe=prepared.timeframe, initial_cash=initial_cash,
-        orders=list(broker.orders.values()), fills=broker.fill_records, fill_bars=driver.fill_bars, refused=broker.refused,
+        orders=list(broker.orders.values()), fill_log=broker.fill_log, fill_bars=driver.fill_bars, refused=broker.refused,
     )
     result = build_result(traded_part(record, first), values)
     result.timings = {"setup": t1 - t0, "loop": t2 - t1, "results": time.perf_counter() - t2}

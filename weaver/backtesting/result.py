@@ -7,13 +7,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from weaver.core import FillRecord, Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from weaver.core import Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from weaver.core.fills import RECORD_WIDTH
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -216,8 +216,8 @@ class RunRecord:
         The starting cash.
     orders
         Every order placed, in submission order.
-    fills
-        Every fill as a record (``Fill.record()``), in execution order.
+    fill_log
+        Every fill's record (``Fill.record()``), in execution order, laid end to end in one list.
     fill_bars
         The bar of each fill, when known (else read from the fills' times).
     refused
@@ -232,7 +232,7 @@ class RunRecord:
     timeframe: str | None
     initial_cash: Decimal
     orders: list[Order]
-    fills: list[FillRecord]
+    fill_log: list[Any]
     fill_bars: list[int] = field(default_factory=list)
     refused: list[Order] = field(default_factory=list)
 
@@ -242,12 +242,12 @@ def build_result(run: RunRecord, params: dict[str, Any]) -> BacktestResult:
     index = run.index
     orders = run.orders  # tabled on first use: sweeps never look
     n = len(index)
-    if len(run.fill_bars) == len(run.fills):  # the loop noted each fill's bar
+    if len(run.fill_bars) * RECORD_WIDTH == len(run.fill_log):  # the loop noted each fill's bar
         bar_of = np.array(run.fill_bars, dtype=np.intp)
-        fills = _fill_columns(run.fills, index[bar_of])
+        fills = _fill_columns(run.fill_log, index[bar_of])
     else:
-        fills = _fill_columns(run.fills)
-        bar_of = _bar_numbers(index, fills["timestamp"]) if len(run.fills) else np.zeros(0, int)
+        fills = _fill_columns(run.fill_log)
+        bar_of = _bar_numbers(index, fills["timestamp"]) if run.fill_log else np.zeros(0, int)
     signed, price, fee = fills["signed_qty"], fills["price"], fills["commission"]
     cash_delta = -(signed * price) - fee
     # in place, a few 8-byte-per-bar arrays at a time: this runs on millions of bars
@@ -297,27 +297,29 @@ def _bar_numbers(index: pd.DatetimeIndex, stamps: pd.DatetimeIndex) -> np.ndarra
     return index.get_indexer(stamps)
 
 
-_order_id, _symbol, _bought, _qty, _price, _stamp, _commission = map(itemgetter, range(7))
 _FILL_COLUMNS = ["timestamp", "symbol", "side", "qty", "price", "commission", "order_id"]
 
 
-def _fill_columns(fills: list[FillRecord], stamps: pd.DatetimeIndex | None = None) -> dict[str, Any]:
-    """Return the fill records as columns (numpy arrays, plus ``signed_qty``); ``stamps`` are
-    their timestamps when known (their bars'), else they are read from the records."""
-    count = len(fills)
-    buy = np.fromiter(map(_bought, fills), dtype=bool, count=count)
-    qty = np.fromiter(map(float, map(_qty, fills)), dtype=float, count=count)
-    commission = (np.zeros(count) if all(map(Decimal.is_zero, map(_commission, fills)))
-                  else np.fromiter(map(float, map(_commission, fills)), dtype=float, count=count))
+def _fill_columns(log: list[Any], stamps: pd.DatetimeIndex | None = None) -> dict[str, Any]:
+    """Return the fills of a fill log (their records end to end) as columns, plus ``signed_qty``.
+
+    ``stamps`` are their timestamps when known (their bars'), else they are read from the log.
+    """
+    count = len(log) // RECORD_WIDTH
+    buy = np.array(log[2::RECORD_WIDTH], dtype=bool)
+    qty = np.fromiter(map(float, log[3::RECORD_WIDTH]), dtype=float, count=count)
+    fees = log[6::RECORD_WIDTH]
+    commission = (np.zeros(count) if not any(fees)
+                  else np.fromiter(map(float, fees), dtype=float, count=count))
     return {
-        "timestamp": (pd.DatetimeIndex(list(map(_stamp, fills))) if stamps is None
+        "timestamp": (pd.DatetimeIndex(log[5::RECORD_WIDTH]) if stamps is None
                       else stamps).tz_convert("UTC") if count else pd.DatetimeIndex([], tz="UTC"),
-        "symbol": np.array(list(map(_symbol, fills)), dtype=object),
+        "symbol": np.array(log[1::RECORD_WIDTH], dtype=object),
         "side": np.where(buy, "buy", "sell"),
         "qty": qty,
-        "price": np.fromiter(map(float, map(_price, fills)), dtype=float, count=count),
+        "price": np.fromiter(map(float, log[4::RECORD_WIDTH]), dtype=float, count=count),
         "commission": commission,
-        "order_id": list(map(_order_id, fills)),
+        "order_id": log[0::RECORD_WIDTH],
         "signed_qty": np.where(buy, qty, -qty),
     }
 

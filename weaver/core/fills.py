@@ -19,6 +19,8 @@ _SELL = OrderSide.SELL
 
 #: a fill as a plain tuple: (order_id, symbol, bought, qty, price, timestamp, commission)
 FillRecord = tuple[str, str, bool, Decimal, Decimal, datetime, Decimal]
+#: the values in a fill's record (a log of records end to end steps by this)
+RECORD_WIDTH = 7
 
 
 @dataclass(frozen=True, slots=True)

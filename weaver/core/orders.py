@@ -201,6 +201,14 @@ _TABLE: dict[tuple[OrderStatus, type[OrderEvent]], OrderStatus] = {
 TRANSITIONS: Mapping[tuple[OrderStatus, type[OrderEvent]], OrderStatus] = MappingProxyType(_TABLE)
 """``(from_status, event type) -> to_status``: the only source of the order lifecycle."""
 
+# TRANSITIONS by event type, then status: what ``Order.apply`` looks up (no key tuple per event)
+_NEXT: dict[type[OrderEvent], dict[OrderStatus, OrderStatus]] = {}
+for (_status, _kind), _target in _TABLE.items():
+    _NEXT.setdefault(_kind, {})[_status] = _target
+del _status, _kind, _target
+_NOWHERE: dict[OrderStatus, OrderStatus] = {}
+_SUBMITTED_CODE, _ACCEPTED_CODE = _EVENT_TYPES.index(OrderSubmitted), _EVENT_TYPES.index(OrderAccepted)
+
 del S
 
 
@@ -406,20 +414,26 @@ class Order:
             ``OrderPartiallyFilled`` completes the order.
         """
         kind = event.__class__
-        target = _TABLE.get((self.status, kind))
+        target = _NEXT.get(kind, _NOWHERE).get(self.status)  # TRANSITIONS, without a key tuple per event
         if target is None:
             raise InvalidTransition(self.status, event, self.client_order_id)
+        # each branch records the event in the history as _recorder would (the hot path inline)
         if kind is OrderSubmitted:
-            self.submitted_at = event.timestamp
+            self.submitted_at = ts = event.timestamp
+            self._history += (_SUBMITTED_CODE, ts)
+        elif kind is OrderAccepted:
+            self._history += (_ACCEPTED_CODE, event.timestamp)
         elif kind is OrderFilled or kind is OrderPartiallyFilled:
             self._apply_fill(event)  # type: ignore[arg-type]
-        elif kind is OrderCanceled:
-            self.canceled_at = event.timestamp
-        elif kind is OrderRejected:
-            self.reject_reason = event.reason  # type: ignore[attr-defined]
+            self._history += _RECORDERS[kind](event)
+        else:
+            if kind is OrderCanceled:
+                self.canceled_at = event.timestamp
+            elif kind is OrderRejected:
+                self.reject_reason = event.reason  # type: ignore[attr-defined]
+            record = _RECORDERS.get(kind)
+            self._history += (event,) if record is None else record(event)
         self.status = target
-        record = _RECORDERS.get(kind)
-        self._history += (event,) if record is None else record(event)
         return self
 
     def _apply_fill(self, event: _FillEvent) -> None:

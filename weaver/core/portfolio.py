@@ -212,14 +212,19 @@ class Portfolio:
         Decimal
             The realized P&L of this fill, before commission.
         """
-        symbol = fill.symbol
+        return self.book(fill.symbol, fill.qty if fill.side is _BUY else -fill.qty, fill.price, fill.commission)
+
+    def book(self, symbol: str, signed: Decimal, price: Decimal, commission: Decimal) -> Decimal:
+        """Book ``signed`` units of ``symbol`` (negative: sold) at ``price``; return the realized P&L.
+
+        What :meth:`apply` does with a fill's values, for a caller that has them without one
+        (the simulator, per fill). The values must be clean Decimals (a fill checks them).
+        """
         position = self.positions.get(symbol)
         if position is None:
             position = self.positions[symbol] = Position(symbol)
-        price, fee = fill.price, fill.commission
-        signed = fill.qty if fill.side is _BUY else -fill.qty  # signed_qty, inline: per fill
-        realized = position._book(signed, price, fee)
-        self.cash -= signed * price + fee
+        realized = position._book(signed, price, commission)
+        self.cash -= signed * price + commission
         return realized
 
     def position(self, symbol: str) -> Position:

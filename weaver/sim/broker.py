@@ -67,6 +67,7 @@ from weaver.core import (
     TimeInForce,
     WeaverError,
 )
+from weaver.core.fills import RECORD_WIDTH
 from weaver.sim.bar import BarView
 from weaver.sim.costs import CommissionModel, CommissionSpec, NoCommission, SlippageFn, make_commission
 from weaver.sim.fill import FillModel
@@ -91,8 +92,6 @@ _INF = float("inf")
 _NO_SYMBOLS: frozenset[str] = frozenset()
 _PENDING = OrderStatus.PENDING
 _SUBMITTED = OrderStatus.SUBMITTED
-
-_RECORD = 7  # the values of a fill's record
 
 #: the reason of an order canceled, in whole or in part, because cash did not pay for its fill
 CASH_AT_FILL = "insufficient cash at fill"
@@ -198,9 +197,9 @@ class SimulatedBroker:
         )
         self.orders: dict[str, Order] = {}
         """Every order ever submitted (also rejected ones), in submission order."""
-        # every fill's record (``Fill.record()``) laid end to end: a list of plain values, which
-        # adds nothing for the garbage collector to track or count, fill after fill
-        self._fill_log: list[object] = []
+        self.fill_log: list[object] = []
+        """Every fill's record (``Fill.record()``) laid end to end, in execution order: a list of
+        plain values, which adds nothing for the garbage collector to track or count."""
         self._working: dict[str, list[Order]] = {}
         self.working: Mapping[str, Sequence[Order]] = MappingProxyType(self._working)
         """A live, read-only view: symbol -> its working orders; empty (falsy) when none."""
@@ -239,11 +238,14 @@ class SimulatedBroker:
             return order
         if order.type is _TRAIL and order.hwm is None:  # the mark starts at the last price
             order.trail(self._ref_price(order.symbol))  # type: ignore[arg-type]
-        self._emit(order, OrderSubmitted(now))
-        if order.status is _SUBMITTED:  # a handler may have canceled it already
-            self._emit(order, OrderAccepted(now))
-        if order.status not in _OPEN:
-            return order
+        if self._handlers:
+            self._emit(order, OrderSubmitted(now))
+            if order.status is _SUBMITTED:  # a handler may have canceled it already
+                self._emit(order, OrderAccepted(now))
+            if order.status not in _OPEN:
+                return order
+        else:  # no one to tell: the two events, straight onto the order
+            order.apply(OrderSubmitted(now)).apply(OrderAccepted(now))
         queue = self._working.get(order.symbol)
         if queue is None:
             self._working[order.symbol] = [order]
@@ -295,8 +297,8 @@ class SimulatedBroker:
     @property
     def fill_records(self) -> list[FillRecord]:
         """Return every fill as a record (``Fill.record()``), in execution order."""
-        log = self._fill_log
-        return [tuple(log[k:k + _RECORD]) for k in range(0, len(log), _RECORD)]  # type: ignore[misc]
+        log = self.fill_log
+        return [tuple(log[k:k + RECORD_WIDTH]) for k in range(0, len(log), RECORD_WIDTH)]  # type: ignore[misc]
 
     @property
     def fills(self) -> list[Fill]:
@@ -450,9 +452,10 @@ class SimulatedBroker:
                 reduced = (f"{CASH_AT_FILL}: reduced from {wanted} to {affordable} {order.symbol} at {px} "
                            f"({qty} would cost {_money(cost)}, cash {_money(cash)})")
                 qty = affordable
+        bought = order.side is _BUY
         fill = Fill(coid, order.symbol, order.side, qty, px, ts, fee)
-        self.portfolio.apply(fill)
-        self._fill_log += (coid, order.symbol, order.side is _BUY, qty, px, ts, fee)
+        self.portfolio.book(order.symbol, qty if bought else -qty, px, fee)
+        self.fill_log += (coid, order.symbol, bought, qty, px, ts, fee)
         completes = qty == order.qty - order.filled_qty  # remaining_qty, inline: per fill
         if not self._free:  # what the order filled so far, for per-order minimums and caps
             if completes:
