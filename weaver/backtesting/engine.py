@@ -267,11 +267,11 @@ class Run:
         """Run the bar loop, from the first bar that trades (after the warm-up)."""
         start = max(self.warmup(), self.first)
         next_ = self.strategy.next
-        process = self.broker.process_bar
+        match = self.broker.match_bar
         working = self.broker.working  # a live view: falsy while no order works
         now = self.clock.now
         session_end = memoryview(np.ascontiguousarray(self.session_end, dtype=np.uint8))
-        # memoryviews index to plain floats: what process_bar wants, with no numpy scalars
+        # memoryviews index to plain floats: what match_bar wants, with no numpy scalars
         bars = {sym: tuple(memoryview(np.ascontiguousarray(a[f], dtype=np.float64)) for f in _FIELDS)
                 for sym, a in self.arrays.items()}
         has_bar = self.has_bar
@@ -289,9 +289,9 @@ class Run:
                         if mask is not None and not mask[i]:
                             continue
                         o, h, l, c, v = bars[sym]
-                        made = process(sym, now(), o[i], h[i], l[i], c[i], v[i], session_end[i] == 1)
+                        made = match(sym, now(), o[i], h[i], l[i], c[i], v[i], session_end[i] == 1)
                         if made:
-                            fill_bars += [i] * len(made)
+                            fill_bars += [i] * made
                 next_()
         except Exception as exc:
             if isinstance(exc, BacktestError):  # a StrategyError from a hook, or the engine's own

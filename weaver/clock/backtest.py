@@ -32,7 +32,7 @@ class BacktestClock:
             raise DataError(f"the clock was given {len(micros)} microsecond stamps for {len(index)} bars")
         # a memoryview indexes to plain ints
         self._us = memoryview(np.ascontiguousarray(micros, dtype=np.int64))
-        self._memo: tuple[int, datetime] = (-2, datetime.min)  # no bar yet
+        self._memo_i, self._memo_ts = -2, datetime.min  # the last bar asked for, and its time
         # bar position -> its datetime, made on first use; clocks over the same bars may share
         # one (a sweep's runs do), so each bar's time is made once for all of them
         self._stamps: dict[int, datetime] = {} if stamps is None else stamps
@@ -44,15 +44,14 @@ class BacktestClock:
         it, and it costs a tenth as much to make (bars are at least a second apart).
         """
         i = self.cursor.i
-        memo = self._memo
-        if i == memo[0]:
-            return memo[1]
+        if i == self._memo_i:
+            return self._memo_ts
         ts = self._stamps.get(i)
         if ts is None:
             if i < 0:
                 raise RuntimeError("the backtest clock has not started")
             ts = self._stamps[i] = datetime.fromtimestamp(self._us[i] / 1_000_000, timezone.utc)  # exact to the µs
-        self._memo = (i, ts)
+        self._memo_i, self._memo_ts = i, ts
         return ts
 
     def steps(

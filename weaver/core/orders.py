@@ -208,6 +208,9 @@ for (_status, _kind), _target in _TABLE.items():
 del _status, _kind, _target
 _NOWHERE: dict[OrderStatus, OrderStatus] = {}
 _SUBMITTED_CODE, _ACCEPTED_CODE = _EVENT_TYPES.index(OrderSubmitted), _EVENT_TYPES.index(OrderAccepted)
+_FILLED_CODE, _PARTIAL_CODE = _EVENT_TYPES.index(OrderFilled), _EVENT_TYPES.index(OrderPartiallyFilled)
+#: where ``acknowledge`` leaves a pending order: where submitting then accepting takes it
+_ACKNOWLEDGED = _NEXT[OrderAccepted][_NEXT[OrderSubmitted][OrderStatus.PENDING]]
 
 del S
 
@@ -457,6 +460,48 @@ class Order:
         self.filled_qty = filled
         if completes:
             self.filled_at = event.timestamp
+
+    # -- the simulator's fast paths: what ``apply`` does, without making the events --------------
+
+    def acknowledge(self, timestamp: datetime) -> Order:
+        """Apply ``OrderSubmitted`` then ``OrderAccepted``, both at ``timestamp``, as ``apply`` would.
+
+        For a venue that acknowledges an order as it takes it (the simulator) when nobody
+        listens to its updates: the same state and history, without making the two event
+        objects. A property test holds it equal to the two ``apply`` calls.
+        """
+        if self.status is not _PENDING:  # the general path says why not
+            return self.apply(OrderSubmitted(timestamp)).apply(OrderAccepted(timestamp))
+        self.submitted_at = timestamp
+        self._history += (_SUBMITTED_CODE, timestamp, _ACCEPTED_CODE, timestamp)
+        self.status = _ACKNOWLEDGED
+        return self
+
+    def fill(self, timestamp: datetime, qty: Decimal, price: Decimal, commission: Decimal = _ZERO) -> Order:
+        """Apply the fill of ``qty`` at ``price`` as ``apply`` would apply its event.
+
+        ``OrderFilled`` when it completes the order, else ``OrderPartiallyFilled``; for the
+        simulator when nobody listens to its updates. The values must be clean (positive
+        Decimals, an aware UTC time), as the simulator's are. A property test holds it equal
+        to ``apply``.
+        """
+        completes = qty == self.qty - self.filled_qty
+        kind = OrderFilled if completes else OrderPartiallyFilled
+        target = _NEXT[kind].get(self.status)
+        if target is None or qty > self.qty - self.filled_qty:  # the general path says why not
+            return self.apply(kind(timestamp, qty, price, commission))
+        done = self.filled_qty
+        filled = done + qty
+        if self.avg_fill_price is None:
+            self.avg_fill_price = price
+        else:
+            self.avg_fill_price = (self.avg_fill_price * done + price * qty) / filled
+        self.filled_qty = filled
+        if completes:
+            self.filled_at = timestamp
+        self._history += (_FILLED_CODE if completes else _PARTIAL_CODE, timestamp, qty, price, commission)
+        self.status = target
+        return self
 
     def mark_triggered(self) -> None:
         """Record that a stop or stop-limit order's stop price has been touched.

@@ -153,11 +153,15 @@ class Position:
     def _book(self, signed: Decimal, price: Decimal, commission: Decimal) -> Decimal:
         """Book ``signed`` units at ``price``; return the realized P&L (see :meth:`apply`)."""
         # locals and comparisons with a Decimal zero: every fill of a backtest passes here
-        self.commission += commission
+        if commission:
+            self.commission += commission
         qty, cost = self.qty, self.cost_basis
         if cost is None:
             cost = self.avg_price * qty
-        if not qty or (qty > _ZERO) == (signed > _ZERO):
+        if not qty:  # opening from flat: the average is the price (no division)
+            self.qty, self.cost_basis, self.avg_price = signed, signed * price, price
+            return _ZERO
+        if (qty > _ZERO) == (signed > _ZERO):
             qty += signed
             cost = cost + signed * price
             self.qty, self.cost_basis, self.avg_price = qty, cost, cost / qty

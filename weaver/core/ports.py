@@ -8,7 +8,6 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 from weaver.core.bar import Bar
 from weaver.core.envelope import Envelope
-from weaver.core.fills import Fill
 from weaver.core.orders import Order, OrderEvent
 from weaver.core.portfolio import Account, Position
 
@@ -92,9 +91,9 @@ class BarMatching(Protocol):
 
     working: Mapping[str, Sequence[Order]]
 
-    def process_bar(self, symbol: str, ts: datetime, open: float, high: float, low: float, close: float,
-                    volume: float, session_end: bool = False) -> list[Fill]:
-        """Match ``symbol``'s working orders against one bar; return the fills it made."""
+    def match_bar(self, symbol: str, ts: datetime, open: float, high: float, low: float, close: float,
+                  volume: float, session_end: bool = False) -> int:
+        """Match ``symbol``'s working orders against one bar; return how many fills it made."""
         ...
 
 

@@ -283,9 +283,9 @@ class Driver:
             for sym in tuple(matcher.working):
                 bar = tick.bars.get(sym)
                 if bar is not None:
-                    made = matcher.process_bar(sym, tick.ts, *bar, tick.session_end)
+                    made = matcher.match_bar(sym, tick.ts, *bar, tick.session_end)
                     if made:
-                        self.fill_bars += [i] * len(made)
+                        self.fill_bars += [i] * made
         try:
             self.strategy.next()  # type: ignore[union-attr]
         except BacktestError:  # a StrategyError from a hook, already naming the bar

@@ -244,8 +244,8 @@ class SimulatedBroker:
                 self._emit(order, OrderAccepted(now))
             if order.status not in _OPEN:
                 return order
-        else:  # no one to tell: the two events, straight onto the order
-            order.apply(OrderSubmitted(now)).apply(OrderAccepted(now))
+        else:  # no one to tell: the two events' changes, straight onto the order
+            order.acknowledge(now)
         queue = self._working.get(order.symbol)
         if queue is None:
             self._working[order.symbol] = [order]
@@ -340,6 +340,7 @@ class SimulatedBroker:
         Orders are matched in submission order. Each fill is applied to the portfolio and
         its order; IOC/FOK remainders are canceled after their first bar, and DAY orders
         expire when ``session_end`` is true. Every event goes to the ``on_update`` handlers.
+        :meth:`match_bar` does the same and returns only how many fills it made.
 
         Parameters
         ----------
@@ -352,14 +353,35 @@ class SimulatedBroker:
         session_end
             Whether this is the last bar of its trading session.
         """
+        log = self.fill_log
+        start = len(log)
+        made = self.match_bar(symbol, ts, open, high, low, close, volume, session_end)
+        return [Fill.from_record(tuple(log[k:k + RECORD_WIDTH])) for k in range(start, start + made * RECORD_WIDTH,
+                                                                                  RECORD_WIDTH)]
+
+    def match_bar(
+        self,
+        symbol: str,
+        ts: datetime,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float,
+        session_end: bool = False,
+    ) -> int:
+        """Match ``symbol``'s working orders against one bar (as :meth:`process_bar`); return how many fills it made.
+
+        The loops' call: the fills are in ``fill_log``, and no ``Fill`` object is made.
+        """
         queue = self._working.get(symbol)
         if not queue:
-            return []
+            return 0
         bar = None
         capacity = None if self.participation is None else self._capacity(volume)
         model = self.fill_model
         plain = self._plain
-        made: list[Fill] = []
+        made = 0
         closed = False
         # A snapshot: orders submitted by handlers during this bar wait for the next one.
         for order in tuple(queue):
@@ -375,11 +397,11 @@ class SimulatedBroker:
                 match = model.match(order, bar, capacity)
                 qty, price = (None, None) if match is None else (match.qty, match.price)
             if qty is not None:
-                fill = self._execute(order, qty, price, ts)
-                if fill is not None:
-                    made.append(fill)
+                filled = self._execute(order, qty, price, ts)
+                if filled is not None:
+                    made += 1
                     if capacity is not None:
-                        capacity -= fill.qty
+                        capacity -= filled
             if order.status in _OPEN:
                 tif = order.tif
                 if tif is _IOC or tif is _FOK:
@@ -426,8 +448,8 @@ class SimulatedBroker:
             return Decimal(repr(cap)).quantize(_QUANTUM, rounding=ROUND_DOWN)
         return Decimal(int(cap))
 
-    def _execute(self, order: Order, qty: Decimal, price: float, ts: datetime) -> Fill | None:
-        """Apply one fill to the portfolio and the order, or cancel a buy cash cannot pay."""
+    def _execute(self, order: Order, qty: Decimal, price: float, ts: datetime) -> Decimal | None:
+        """Apply one fill to the portfolio and the order (return its quantity), or cancel a buy cash cannot pay."""
         # float(): a numpy scalar's repr is 'np.float64(...)'
         px = _PRICE_DECIMALS.get(price) or price_decimal(price if price.__class__ is float else float(price))
         coid = order.client_order_id
@@ -453,7 +475,6 @@ class SimulatedBroker:
                            f"({qty} would cost {_money(cost)}, cash {_money(cash)})")
                 qty = affordable
         bought = order.side is _BUY
-        fill = Fill(coid, order.symbol, order.side, qty, px, ts, fee)
         self.portfolio.book(order.symbol, qty if bought else -qty, px, fee)
         self.fill_log += (coid, order.symbol, bought, qty, px, ts, fee)
         completes = qty == order.qty - order.filled_qty  # remaining_qty, inline: per fill
@@ -462,11 +483,14 @@ class SimulatedBroker:
                 self._notional.pop(coid, None)
             else:
                 self._notional[coid] = prev_notional + qty * px
-        self._emit(order, OrderFilled(ts, qty, px, fee) if completes else OrderPartiallyFilled(ts, qty, px, fee))
+        if self._handlers:
+            self._emit(order, OrderFilled(ts, qty, px, fee) if completes else OrderPartiallyFilled(ts, qty, px, fee))
+        else:  # no one to tell: the event's changes, straight onto the order
+            order.fill(ts, qty, px, fee)
         if reduced is not None and order.status in _OPEN:  # a handler may have canceled it
             self.refused.append(order)
             self._emit(order, OrderCanceled(ts, reduced))
-        return fill
+        return qty
 
     def _affordable(self, order: Order, qty: Decimal, px: Decimal, cash: Decimal,
                     prev_notional: Decimal) -> tuple[Decimal, Decimal]:
@@ -518,9 +542,12 @@ class SimulatedBroker:
         held = self.portfolio.positions.get(order.symbol)
         position = held.qty if held is not None else _ZERO
         if order.side is _BUY:
-            open_buys = self._open_qty(order.symbol, _BUY) if order.symbol in self._working else _ZERO
-            covers = max(_ZERO, -position - open_buys)  # short not yet covered by other buys
-            opening = qty - covers
+            if position or order.symbol in self._working:
+                open_buys = self._open_qty(order.symbol, _BUY) if order.symbol in self._working else _ZERO
+                covers = max(_ZERO, -position - open_buys)  # short not yet covered by other buys
+                opening = qty - covers
+            else:  # flat, nothing working: all of it opens
+                opening = qty
             if opening > _ZERO:
                 ref = self._ref_price(order.symbol)
                 if ref is None:

@@ -423,9 +423,10 @@ class Strategy:
             kind = _MARKET if stop is None else _STOP
         else:
             kind = _LIMIT if stop is None else _STOP_LIMIT
+        self._seq += 1  # the client order id as _next_id makes it, inline: every order passes here
         order = Order(
             symbol=symbol, side=side, qty=qty, type=kind, limit_price=limit, stop_price=stop,
-            tif=tif, client_order_id=self._next_id(), created_at=self._now(),
+            tif=tif, client_order_id=f"{self._run_id}-{self._cursor.i}-{self._seq}", created_at=self._now(),
         )
         return self._submit_order(order)
 

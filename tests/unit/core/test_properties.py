@@ -140,3 +140,47 @@ def test_no_illegal_state_is_reachable_and_failures_change_nothing(
         assert order.filled_qty == sum((e.qty for e in fills_), Decimal(0))
 
     assert order.replay() == order
+
+
+def _state(order: Order) -> tuple:
+    return (order.status, order.filled_qty, order.avg_fill_price, order.submitted_at, order.filled_at,
+            order.events, order.updated_at)
+
+
+@settings(max_examples=300, deadline=None)
+@given(total=decimals("1", "1000", 0), parts=st.lists(decimals("0.01", "1", 2), min_size=1, max_size=6),
+       prices=st.lists(decimals("0.01", "1000", 2), min_size=6, max_size=6),
+       fees=st.lists(decimals("0", "5", 4), min_size=6, max_size=6),
+       start=st.sampled_from([OrderStatus.PENDING] * 8 + list(OrderStatus)))
+def test_the_simulators_fast_paths_equal_apply(total, parts, prices, fees, start) -> None:  # noqa: ANN001
+    # acknowledge() is apply(OrderSubmitted) then apply(OrderAccepted); fill() is apply of the
+    # fill event it stands for: the same state and history, or the same refusal
+    def fresh() -> Order:
+        return Order("AAPL", OrderSide.BUY, total, client_order_id="x", status=start)
+
+    fast, slow = fresh(), fresh()
+    outcomes = []
+    for order, step in ((fast, lambda o: o.acknowledge(T0)),
+                        (slow, lambda o: o.apply(OrderSubmitted(T0)).apply(OrderAccepted(T0)))):
+        try:
+            step(order)
+            outcomes.append(None)
+        except InvalidTransition as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1] and _state(fast) == _state(slow)
+
+    left = total
+    for share, price, fee in zip(parts, prices, fees):  # the last fills whatever is left
+        qty = max(Decimal(1), (total * share).to_integral_value()) if share != parts[-1] else left
+        qty = min(qty, left) if left > 0 else Decimal(1)
+        completes = qty == slow.qty - slow.filled_qty
+        event = (OrderFilled if completes else OrderPartiallyFilled)(T0, qty, price, fee)
+        results = []
+        for order, step in ((fast, lambda o: o.fill(T0, qty, price, fee)), (slow, lambda o: o.apply(event))):
+            try:
+                step(order)
+                results.append(None)
+            except InvalidTransition as exc:
+                results.append(str(exc))
+        assert results[0] == results[1] and _state(fast) == _state(slow)
+        left -= qty
