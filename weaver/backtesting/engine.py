@@ -21,6 +21,7 @@ from weaver.clock import BacktestClock, Cursor, epoch_micros, session_ends
 from weaver.core import Portfolio
 from weaver.core.errors import BacktestError, DataError, WeaverError
 from weaver.runtime.driver import strategy_failed, wire_hooks
+from weaver.sim.broker import PriceDecimals, SimulatedBroker
 from weaver.strategy.base import IndicatorSpec, Strategy, as_arrays
 from weaver.strategy.context import StrategyContext
 from weaver.strategy.declarations import DeclarationMemo
@@ -135,6 +136,8 @@ class PreparedBars:
         self._session_ends: dict[str, np.ndarray] = {}
         #: what runs on these bars learned of their indicator declarations, for the runs after them
         self.memo = DeclarationMemo({(sym, f): a for sym, fields in self.arrays.items() for f, a in fields.items()})
+        #: the bar prices' Decimals, made once for every run's broker
+        self.decimals = PriceDecimals()
 
     def session_end(self, session_tz: str) -> np.ndarray:
         """Return whether each bar ends a session in ``session_tz`` (computed once per zone)."""
@@ -171,8 +174,6 @@ class Run:
         run_id: str = "bt",
         start: Any = None,
     ) -> None:
-        from weaver.sim import SimulatedBroker
-
         bars = frames if isinstance(frames, PreparedBars) else PreparedBars(frames)
         #: the first bar that trades: the bars before it only warm the indicators up
         self.first = first_bar(bars.index, start)
@@ -206,6 +207,7 @@ class Run:
             participation=participation,
             allow_short=allow_short,
             fractional=fractional,
+            decimals=bars.decimals,
         )
         datas = {
             sym: Data(sym, self.index, self.arrays[sym], self.cursor) for sym in self.symbols

@@ -87,7 +87,7 @@ def rehearse(
     broker = SimulatedBroker(
         portfolio, symbols=prepared.symbols, clock=clock.now, price_of=lambda symbol: driver.price_of(symbol),
         commission=commission, slippage=slippage, participation=participation, allow_short=allow_short,
-        fractional=fractional,
+        fractional=fractional, decimals=prepared.decimals,
     )
     driver = Driver(strategy, values, broker=broker, clock=clock, portfolio=portfolio, symbols=prepared.symbols,
                     fractional=fractional, lookahead_check=lookahead_check)

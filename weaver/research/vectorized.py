@@ -23,15 +23,17 @@ engine's number. ``info["event_rows"]`` counts them. Slippage, volume participat
 plain rate, and portfolios of several symbols sharing cash need the event-driven path.
 
 vectorbt (and numba) are imported only here. Its compiled functions are cached on disk (numba
-``cache=True``), so a second process loads them instead of compiling; when vectorbt's own
-folder is read-only the cache goes to ``~/.cache/weaver/numba`` (or ``$NUMBA_CACHE_DIR``).
+``cache=True``, turned on for Weaver's calls only: :func:`cached_simulators`), so a second
+process loads them instead of compiling.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -87,49 +89,51 @@ def _fee_rate(commission: Any) -> float | None:
 
 
 def import_vectorbt() -> Any:
-    """Import vectorbt, pointing numba's cache somewhere writable first if need be."""
-    import sys
-
-    if "numba" not in sys.modules and not os.environ.get("NUMBA_CACHE_DIR"):
-        import importlib.util
-
-        spec = importlib.util.find_spec("vectorbt")
-        where = Path(spec.origin).parent if spec and spec.origin else None
-        if where is None or not os.access(where, os.W_OK):
-            cache = Path.home() / ".cache" / "weaver" / "numba"
-            cache.mkdir(parents=True, exist_ok=True)
-            os.environ["NUMBA_CACHE_DIR"] = str(cache)
+    """Import and return vectorbt (numba compiles its kernels on first use)."""
     import vectorbt as vbt
 
-    _cache_simulators()
     return vbt
 
 
-_CACHED = False
+_CACHING_LOCK = threading.Lock()
 
 
-def _cache_simulators() -> None:
-    """Turn on numba's disk cache for vectorbt's simulators that ship without it.
+@contextmanager
+def cached_simulators() -> Iterator[None]:
+    """Let numba cache vectorbt's portfolio simulators on disk while the block runs, then stop.
 
     vectorbt 1.2 compiles most kernels with ``cache=True`` but not the portfolio simulators
-    (``simulate_from_signals_nb`` & co., the bulk of the cold compile). Enabling the cache on
-    those dispatchers before their first call lets every later process load the machine code.
+    (``simulate_from_signals_nb`` & co., the bulk of a 13 s cold compile). With their disk
+    cache on for Weaver's own calls, a later process loads the machine code in well under a
+    second. Afterwards each dispatcher gets back the cache it had, so vectorbt is left as it
+    was found (but for the code it compiled, as any use leaves it). Nothing changes when
+    vectorbt's folder is read-only (numba keeps its cache beside the code): then it compiles.
     """
-    global _CACHED
-    if _CACHED:
-        return
+    import importlib.util
     import warnings
 
+    spec = importlib.util.find_spec("vectorbt")
+    where = Path(spec.origin).parent if spec and spec.origin else None
+    if where is None or not os.access(where, os.W_OK):
+        yield
+        return
     from numba.core.registry import CPUDispatcher
     from vectorbt.portfolio import nb
 
-    for name in dir(nb):
-        fn = getattr(nb, name)
-        if isinstance(fn, CPUDispatcher) and type(fn._cache).__name__ == "NullCache" and not fn.signatures:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fn.enable_caching()
-    _CACHED = True
+    with _CACHING_LOCK:  # sweeps in threads share vectorbt's dispatchers
+        restore = []
+        for name in dir(nb):
+            fn = getattr(nb, name)
+            if isinstance(fn, CPUDispatcher) and type(fn._cache).__name__ == "NullCache" and not fn.signatures:
+                restore.append((fn, fn._cache))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fn.enable_caching()
+        try:
+            yield
+        finally:
+            for fn, cache in restore:
+                fn._cache = cache
 
 
 def run_vectorized(
@@ -162,7 +166,8 @@ def run_vectorized(
         per_chunk = max(1, _CHUNK_CELLS // max(n, 1))
         for k in range(0, len(group), per_chunk):
             chunk = group[k:k + per_chunk]
-            rows = _simulate(vbt, strategy, frame, data, chunk, cash, fee, size_name)
+            with cached_simulators():
+                rows = _simulate(vbt, strategy, frame, data, chunk, cash, fee, size_name)
             deferred += [item for item, row in zip(chunk, rows, strict=True) if row is None]
             on_rows([row for row in rows if row is not None])
     if deferred:

@@ -75,7 +75,7 @@ from weaver.sim.fill import FillModel
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["CASH_AT_FILL", "SimulatedBroker", "UpdateHandler"]
+__all__ = ["CASH_AT_FILL", "PriceDecimals", "SimulatedBroker", "UpdateHandler"]
 
 UpdateHandler = Callable[[Order, OrderEvent], None]
 
@@ -96,25 +96,34 @@ _SUBMITTED = OrderStatus.SUBMITTED
 #: the reason of an order canceled, in whole or in part, because cash did not pay for its fill
 CASH_AT_FILL = "insufficient cash at fill"
 
-#: float -> Decimal(repr(float)), shared by every broker: a backtest converts the same bar
-#: prices again and again (and a sweep, in every run); emptied when full
-_PRICE_DECIMALS: dict[float, Decimal] = {}
-_PRICE_CACHE_SIZE = 1 << 16
+class PriceDecimals:
+    """``Decimal(repr(price))`` of float prices, remembered: a run converts the same bar prices again
+    and again, and a sweep's runs on the same bars share one (the engine's prepared bars hold it).
 
-
-def price_decimal(price: float) -> Decimal:
-    """Return ``Decimal(repr(price))``, the shortest decimal that reads back as ``price``.
-
-    Remembered per float value; zero is not (0.0 and -0.0 are equal keys, of different reprs).
+    At most ``limit`` prices are kept; when full it starts again. Zero is not kept (0.0 and
+    -0.0 are equal keys, of different reprs).
     """
-    value = _PRICE_DECIMALS.get(price)
-    if value is None:
-        value = Decimal(repr(price))
-        if price:
-            if len(_PRICE_DECIMALS) >= _PRICE_CACHE_SIZE:
-                _PRICE_DECIMALS.clear()
-            _PRICE_DECIMALS[price] = value
-    return value
+
+    __slots__ = ("values", "limit")
+
+    def __init__(self, limit: int = 1 << 16) -> None:
+        self.values: dict[float, Decimal] = {}
+        self.limit = limit
+
+    def __call__(self, price: float) -> Decimal:
+        """Return ``Decimal(repr(price))``, the shortest decimal that reads back as ``price``."""
+        values = self.values
+        value = values.get(price)
+        if value is None:
+            value = Decimal(repr(price))
+            if price:
+                if len(values) >= self.limit:
+                    values.clear()
+                values[price] = value
+        return value
+
+    def __len__(self) -> int:
+        return len(self.values)
 
 
 def _money(value: Decimal) -> str:
@@ -151,6 +160,9 @@ class SimulatedBroker:
         The fill model; by default ``FillModel(slippage=slippage, rng=rng)``.
     rng
         A ``numpy.random.Generator`` for the default fill model. Only with it.
+    decimals
+        The bar prices' Decimals, to share between brokers over the same bars (a sweep's);
+        by default the broker's own.
 
     Raises
     ------
@@ -173,6 +185,7 @@ class SimulatedBroker:
         fractional: bool = False,
         fill_model: FillModel | None = None,
         rng: np.random.Generator | None = None,
+        decimals: PriceDecimals | None = None,
     ) -> None:
         if participation is not None and not 0 < participation <= 1:
             raise ValueError(f"participation must be in (0, 1], got {participation!r}")
@@ -195,6 +208,8 @@ class SimulatedBroker:
         self._plain = (
             self.fill_model.__class__ is FillModel and self.fill_model.slippage is None and participation is None
         )
+        self._decimals = decimals if decimals is not None else PriceDecimals()
+        self._price_values = self._decimals.values  # read on every fill
         self.orders: dict[str, Order] = {}
         """Every order ever submitted (also rejected ones), in submission order."""
         self.fill_log: list[object] = []
@@ -451,7 +466,7 @@ class SimulatedBroker:
     def _execute(self, order: Order, qty: Decimal, price: float, ts: datetime) -> Decimal | None:
         """Apply one fill to the portfolio and the order (return its quantity), or cancel a buy cash cannot pay."""
         # float(): a numpy scalar's repr is 'np.float64(...)'
-        px = _PRICE_DECIMALS.get(price) or price_decimal(price if price.__class__ is float else float(price))
+        px = self._price_values.get(price) or self._decimals(price if price.__class__ is float else float(price))
         coid = order.client_order_id
         if self._free:
             prev_notional = fee = _ZERO
@@ -581,7 +596,7 @@ class SimulatedBroker:
             price = float(price)
         if not price > 0 or price == _INF:  # NaN fails the first test
             return None
-        return _PRICE_DECIMALS.get(price) or price_decimal(price)
+        return self._price_values.get(price) or self._decimals(price)
 
     def _open_qty(self, symbol: str, side: OrderSide) -> Decimal:
         return sum(

@@ -122,14 +122,30 @@ def test_a_failing_signals_call_records_its_error(goog) -> None:
     assert res.frame["error"].tolist() == [None, "ValueError: no signals today"]
 
 
-def test_vectorbt_compiled_functions_are_cached_on_disk() -> None:
+def test_vectorbt_simulators_are_cached_on_disk_during_weavers_calls_only() -> None:
     # in a fresh process: a simulator another test already compiled cannot start caching
-    code = ("from weaver.research.vectorized import import_vectorbt; import_vectorbt(); "
-            "from vectorbt.portfolio import nb; print(type(nb.simulate_from_signals_nb._cache).__name__)")
+    code = ("from weaver.research.vectorized import import_vectorbt, cached_simulators; import_vectorbt(); "
+            "from vectorbt.portfolio import nb; f = nb.simulate_from_signals_nb; before = type(f._cache).__name__\n"
+            "with cached_simulators(): during = type(f._cache).__name__\n"
+            "print(before, during, type(f._cache).__name__)")
 
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
-    assert done.stdout.strip() == "FunctionCache", done.stderr
+    assert done.stdout.split() == ["NullCache", "FunctionCache", "NullCache"], done.stderr
+
+
+def test_a_vectorized_sweep_leaves_vectorbt_as_it_found_it() -> None:
+    code = ("import weaver as wv; from weaver.strategy.examples import SmaCross\n"
+            "from weaver.research.vectorized import import_vectorbt; import_vectorbt()\n"
+            "from vectorbt.portfolio import nb; import os; env = dict(os.environ)\n"
+            "caches = {n: type(getattr(nb, n)._cache).__name__ for n in dir(nb) if hasattr(getattr(nb, n), '_cache')}\n"
+            "wv.sweep(SmaCross, 'data/GOOG.csv', method='vectorized', progress=False, fast=[5, 10])\n"
+            "after = {n: type(getattr(nb, n)._cache).__name__ for n in dir(nb) if hasattr(getattr(nb, n), '_cache')}\n"
+            "print(caches == after and env == dict(os.environ))")
+
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    assert done.stdout.strip() == "True", done.stderr
 
 
 def test_importing_research_loads_neither_vectorbt_nor_dask() -> None:

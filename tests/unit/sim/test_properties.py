@@ -119,21 +119,23 @@ def test_broker_accounting_adds_up(steps, slippage, participation) -> None:
 @settings(max_examples=500, deadline=None)
 @given(price=st.floats(allow_nan=False) | st.sampled_from([0.0, -0.0, 100.01, 1e-300, 5e-324]))
 def test_price_decimals_are_the_shortest_decimal_of_the_float(price) -> None:
-    from weaver.sim.broker import price_decimal
+    from weaver.sim.broker import PriceDecimals
 
+    decimals = PriceDecimals()
     for _ in range(2):  # the second call may come from the cache: the same value, sign and exponent
-        got = price_decimal(price)
+        got = decimals(price)
         want = Decimal(repr(price))
         assert got == want or (got.is_nan() and want.is_nan())
         assert str(got) == str(want)
 
 
-def test_the_price_decimal_cache_is_bounded() -> None:
-    from weaver.sim import broker
+def test_the_price_decimals_are_bounded() -> None:
+    from weaver.sim.broker import PriceDecimals
 
-    for k in range(broker._PRICE_CACHE_SIZE + 10):
-        broker.price_decimal(1.0 + k / 1024)
-    assert 0 < len(broker._PRICE_DECIMALS) <= broker._PRICE_CACHE_SIZE
+    decimals = PriceDecimals(limit=100)
+    for k in range(110):
+        decimals(1.0 + k / 1024)
+    assert 0 < len(decimals) <= 100
 
 
 class _SameModel(FillModel):
