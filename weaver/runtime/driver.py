@@ -67,23 +67,20 @@ def wire_hooks(strategy: Strategy, on_update: Callable[[Callable[[Order, OrderEv
     if not (wants_fill or wants_order):
         return
 
+    def call(hook: str, argument: Any) -> None:
+        try:
+            getattr(strategy, hook)(argument)
+        except BacktestError:  # a StrategyError from an order the hook placed, already naming the bar
+            raise
+        except Exception as exc:
+            raise strategy_failed(cls, hook, exc, where()) from exc
+
     def handler(order: Order, event: OrderEvent) -> None:
         if wants_fill and isinstance(event, OrderFilled | OrderPartiallyFilled):
-            fill = Fill(order.client_order_id, order.symbol, order.side, event.qty, event.price, event.timestamp,
-                        event.commission)
-            try:
-                strategy.on_fill(fill)
-            except BacktestError:
-                raise
-            except Exception as exc:
-                raise strategy_failed(cls, "on_fill", exc, where()) from exc
+            call("on_fill", Fill(order.client_order_id, order.symbol, order.side, event.qty, event.price,
+                                 event.timestamp, event.commission))
         if wants_order:
-            try:
-                strategy.on_order(order)
-            except BacktestError:
-                raise
-            except Exception as exc:
-                raise strategy_failed(cls, "on_order", exc, where()) from exc
+            call("on_order", order)
 
     on_update(handler)
 
