@@ -1,9 +1,6 @@
 """Weaver's pure domain: bars, orders, fills, accounting, enums and ports.
 
 Imports only the standard library and nothing else of weaver.
-
-``OrderRejected`` here is the lifecycle event; the exception of the same name in
-``weaver.core.errors`` is exported as ``OrderRejectedError``.
 """
 
 from __future__ import annotations
@@ -32,21 +29,26 @@ from weaver.core.errors import (
 )
 from weaver.core.fills import Fill, FillRecord
 from weaver.core.orders import (
+    IGNORED,
     TRANSITIONS,
     Order,
     OrderAccepted,
     OrderCanceled,
+    OrderCancelRequested,
     OrderEvent,
     OrderExpired,
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
+    OrderReplaced,
     OrderSubmitted,
+    OrderTriggered,
 )
 from weaver.core.portfolio import Account, Portfolio, Position
 from weaver.core.ports import BarMatching, BarSource, Broker, Clock, EventLog, Tick
 
 __all__ = [
+    "IGNORED",
     "TRANSITIONS",
     "Account",
     "BacktestError",
@@ -65,6 +67,7 @@ __all__ = [
     "LookAheadError",
     "Order",
     "OrderAccepted",
+    "OrderCancelRequested",
     "OrderCanceled",
     "OrderEvent",
     "OrderExpired",
@@ -72,9 +75,11 @@ __all__ = [
     "OrderPartiallyFilled",
     "OrderRejected",
     "OrderRejectedError",
+    "OrderReplaced",
     "OrderSide",
     "OrderStatus",
     "OrderSubmitted",
+    "OrderTriggered",
     "OrderType",
     "ParameterError",
     "Portfolio",

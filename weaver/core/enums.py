@@ -23,6 +23,7 @@ class RunStatus(StrEnum):
     STOPPED = "stopped"
     COMPLETED = "completed"
     ERROR = "error"
+    HALTED = "halted"
 
 
 class OrderSide(StrEnum):
@@ -53,20 +54,29 @@ class OrderType(StrEnum):
 
 
 class OrderStatus(StrEnum):
-    """Lifecycle state of an order; legal moves are in ``weaver.core.orders.TRANSITIONS``."""
+    """Lifecycle state of an order, in Alpaca's spellings (DESIGN §5).
+
+    Legal moves are in ``weaver.core.orders.TRANSITIONS``. ``pending`` is Weaver's own (the
+    order is not yet sent); the rest are the venue's: ``submitted`` (sent, not yet
+    acknowledged), ``new`` (acknowledged and working), ``partially_filled``, ``filled``,
+    ``pending_cancel`` (a cancel was requested: fills may still arrive), ``canceled``,
+    ``expired``, ``rejected`` and ``replaced`` (a replacement order took its place).
+    """
 
     PENDING = "pending"
     SUBMITTED = "submitted"
-    ACCEPTED = "accepted"
-    PARTIALLY_FILLED = "partial"
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
-    CANCELLED = "cancelled"
-    REJECTED = "rejected"
+    PENDING_CANCEL = "pending_cancel"
+    CANCELED = "canceled"
     EXPIRED = "expired"
+    REJECTED = "rejected"
+    REPLACED = "replaced"
 
     @property
     def is_terminal(self) -> bool:
-        """Return whether no further event can change this status."""
+        """Return whether the order is done: only a late fill can still change it."""
         return self in _TERMINAL
 
     @property
@@ -76,9 +86,11 @@ class OrderStatus(StrEnum):
 
 
 _TERMINAL = frozenset(
-    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
+    {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED, OrderStatus.REPLACED}
 )
-_OPEN = frozenset({OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
+_OPEN = frozenset(
+    {OrderStatus.SUBMITTED, OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL}
+)
 
 
 class TimeInForce(StrEnum):

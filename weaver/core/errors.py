@@ -14,7 +14,6 @@ __all__ = [
     "InvalidOrder",
     "InvalidTransition",
     "LookAheadError",
-    "OrderRejected",
     "OrderRejectedError",
     "ParameterError",
     "StrategyError",
@@ -54,11 +53,10 @@ class StrategyError(BacktestError):
     """
 
 
-class OrderRejected(WeaverError):
-    """Raise when a broker or a risk check refuses an order.
+class OrderRejectedError(WeaverError):
+    """Raise when a broker or a risk check refuses an order outright.
 
-    Not to be confused with the lifecycle event ``weaver.core.orders.OrderRejected``;
-    ``weaver.core`` exports this class as ``OrderRejectedError``.
+    The lifecycle event of a refusal is ``weaver.core.OrderRejected``.
 
     Parameters
     ----------
@@ -76,9 +74,6 @@ class OrderRejected(WeaverError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.reason, self.client_order_id))
-
-
-OrderRejectedError = OrderRejected
 
 
 class InvalidTransition(WeaverError):

@@ -17,10 +17,10 @@ _UTC = timezone.utc
 _BUY = OrderSide.BUY
 _SELL = OrderSide.SELL
 
-#: a fill as a plain tuple: (order_id, symbol, bought, qty, price, timestamp, commission)
-FillRecord = tuple[str, str, bool, Decimal, Decimal, datetime, Decimal]
+#: a fill as a plain tuple: (order_id, symbol, bought, qty, price, timestamp, commission, exec_id)
+FillRecord = tuple[str, str, bool, Decimal, Decimal, datetime, Decimal, str]
 #: the values in a fill's record (a log of records end to end steps by this)
-RECORD_WIDTH = 7
+RECORD_WIDTH = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +39,15 @@ class Fill:
         Execution time (timezone-aware).
     commission
         Fees charged for this execution, >= 0.
+    exec_id
+        The venue's id of this execution (the simulator's: ``{order_id}.{n}`` for the
+        order's n-th fill); the same execution reported twice has the same id.
 
     Raises
     ------
     DataError
-        If a number is not positive (commission: negative) or the timestamp is naive.
+        If a number is not positive (commission: negative), the timestamp is naive or the
+        execution id is empty.
     """
 
     order_id: str
@@ -52,10 +56,11 @@ class Fill:
     qty: Decimal
     price: Decimal
     timestamp: datetime
-    commission: Decimal = _ZERO
+    commission: Decimal
+    exec_id: str
 
     def __init__(self, order_id: str, symbol: str, side: OrderSide, qty: Decimal, price: Decimal,
-                 timestamp: datetime, commission: Decimal = _ZERO) -> None:
+                 timestamp: datetime, commission: Decimal = _ZERO, *, exec_id: str) -> None:
         # The generated __init__ of a frozen dataclass sets each field through
         # object.__setattr__; the slots' own setters cost half as much, and a backtest makes
         # one fill per order.
@@ -66,7 +71,8 @@ class Fill:
         _set_price(self, price)
         _set_timestamp(self, timestamp)
         _set_commission(self, commission)
-        if (side.__class__ is OrderSide and qty.__class__ is Decimal and price.__class__ is Decimal
+        _set_exec_id(self, exec_id)
+        if (exec_id.__class__ is str and exec_id and side.__class__ is OrderSide and qty.__class__ is Decimal and price.__class__ is Decimal
                 and commission.__class__ is Decimal and timestamp.__class__ is datetime
                 and timestamp.tzinfo is _UTC and qty > 0 and price > 0 and commission >= 0):
             return  # already clean: the broker's hot path
@@ -75,6 +81,8 @@ class Fill:
     def _normalize(self) -> None:
         check_aware(self.timestamp)
         where = f"in fill of order {self.order_id!r} ({self.symbol})"
+        if not isinstance(self.exec_id, str) or not self.exec_id:
+            raise DataError(f"exec_id {self.exec_id!r} must be a non-empty string {where}")
         try:
             object.__setattr__(self, "side", OrderSide(self.side))
         except ValueError:
@@ -91,17 +99,17 @@ class Fill:
     def record(self) -> FillRecord:
         """Return the fill as a record: a plain tuple the garbage collector does not track.
 
-        ``(order_id, symbol, bought, qty, price, timestamp, commission)``, ``bought`` True
-        for a buy. A run keeps every fill; as records they cost its collections nothing.
+        ``(order_id, symbol, bought, qty, price, timestamp, commission, exec_id)``, ``bought``
+        True for a buy. A run keeps every fill; as records they cost its collections nothing.
         """
         return (self.order_id, self.symbol, self.side is _BUY, self.qty, self.price, self.timestamp,
-                self.commission)
+                self.commission, self.exec_id)
 
     @classmethod
     def from_record(cls, record: FillRecord) -> Fill:
         """Return the fill a :meth:`record` stands for."""
-        order_id, symbol, bought, qty, price, timestamp, commission = record
-        return cls(order_id, symbol, _BUY if bought else _SELL, qty, price, timestamp, commission)
+        order_id, symbol, bought, qty, price, timestamp, commission, exec_id = record
+        return cls(order_id, symbol, _BUY if bought else _SELL, qty, price, timestamp, commission, exec_id=exec_id)
 
     @property
     def signed_qty(self) -> Decimal:
@@ -114,7 +122,7 @@ class Fill:
         return self.qty * self.price
 
 
-(_set_order_id, _set_symbol, _set_side, _set_qty, _set_price, _set_timestamp, _set_commission) = (
+(_set_order_id, _set_symbol, _set_side, _set_qty, _set_price, _set_timestamp, _set_commission, _set_exec_id) = (
     Fill.__dict__[name].__set__
-    for name in ("order_id", "symbol", "side", "qty", "price", "timestamp", "commission")
+    for name in ("order_id", "symbol", "side", "qty", "price", "timestamp", "commission", "exec_id")
 )

@@ -41,13 +41,14 @@ class Broker(Protocol):
 
         Raises
         ------
-        OrderRejected
-            (``weaver.core.OrderRejectedError``) if the broker refuses the order outright.
+        OrderRejectedError
+            If the broker refuses the order outright (a simulator instead applies the
+            ``OrderRejected`` event, with the reason, and returns the order).
         """
         ...
 
     def cancel(self, client_order_id: str) -> Order:
-        """Request cancellation of an open order and return it.
+        """Request the cancelation of an open order and return it.
 
         Raises
         ------

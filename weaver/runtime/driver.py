@@ -31,6 +31,7 @@ import numpy as np
 from weaver.clock.cursor import Cursor
 from weaver.core import BarMatching, Fill, OrderFilled, OrderPartiallyFilled, StrategyError, Tick, WeaverError
 from weaver.core.errors import BacktestError, ParameterError
+from weaver.core.ids import event_key
 from weaver.strategy.base import IndicatorSpec, Strategy, as_arrays
 from weaver.strategy.context import StrategyContext
 from weaver.strategy.incremental import twin_for
@@ -75,12 +76,22 @@ def wire_hooks(strategy: Strategy, on_update: Callable[[Callable[[Order, OrderEv
         except Exception as exc:
             raise strategy_failed(cls, hook, exc, where()) from exc
 
+    run_id = strategy._run_id
+
     def handler(order: Order, event: OrderEvent) -> None:
-        if wants_fill and isinstance(event, OrderFilled | OrderPartiallyFilled):
-            call("on_fill", Fill(order.client_order_id, order.symbol, order.side, event.qty, event.price,
-                                 event.timestamp, event.commission))
-        if wants_order:
-            call("on_order", order)
+        # the orders a hook places are named after the event that called it (DESIGN §7), so
+        # a restarted run that sees the event again names them again
+        fill = isinstance(event, OrderFilled | OrderPartiallyFilled)
+        cause = event.exec_id if fill else f"{order.client_order_id}.{event.event_type.removeprefix('order.')}"
+        previous = strategy._in_reply_to(event_key(run_id, cause))
+        try:
+            if wants_fill and fill:
+                call("on_fill", Fill(order.client_order_id, order.symbol, order.side, event.qty, event.price,
+                                     event.ts_event, event.commission, exec_id=event.exec_id))
+            if wants_order:
+                call("on_order", order)
+        finally:
+            strategy._restore_naming(previous)
 
     on_update(handler)
 

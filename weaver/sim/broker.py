@@ -61,6 +61,7 @@ from weaver.core import (
     OrderSide,
     OrderStatus,
     OrderSubmitted,
+    OrderTriggered,
     OrderType,
     Portfolio,
     Position,
@@ -249,14 +250,15 @@ class SimulatedBroker:
         reason = self._rejection(order)
         if reason is not None:
             self.refused.append(order)
-            self._emit(order, OrderRejected(now, reason))
+            self._emit(order, OrderRejected(order.client_order_id, now, reason))
             return order
         if order.type is _TRAIL and order.hwm is None:  # the mark starts at the last price
             order.trail(self._ref_price(order.symbol))  # type: ignore[arg-type]
         if self._handlers:
-            self._emit(order, OrderSubmitted(now))
+            coid = order.client_order_id
+            self._emit(order, OrderSubmitted(coid, now))
             if order.status is _SUBMITTED:  # a handler may have canceled it already
-                self._emit(order, OrderAccepted(now))
+                self._emit(order, OrderAccepted(coid, now))
             if order.status not in _OPEN:
                 return order
         else:  # no one to tell: the two events' changes, straight onto the order
@@ -280,7 +282,7 @@ class SimulatedBroker:
         if order is None:
             raise KeyError(f"cannot cancel unknown order {client_order_id!r}")
         if order.is_open:
-            self._emit(order, OrderCanceled(self.clock(), "canceled by request"))
+            self._emit(order, OrderCanceled(client_order_id, self.clock(), "canceled by request"))
             self._unqueue(order)
         return order
 
@@ -410,7 +412,12 @@ class SimulatedBroker:
                 if bar is None:
                     bar = BarView(ts, open, high, low, close, volume)
                 match = model.match(order, bar, capacity)
-                qty, price = (None, None) if match is None else (match.qty, match.price)
+                if match is None:
+                    qty = price = None
+                else:
+                    if match.triggered:
+                        self._emit(order, OrderTriggered(order.client_order_id, ts))
+                    qty, price = match.qty, match.price
             if qty is not None:
                 filled = self._execute(order, qty, price, ts)
                 if filled is not None:
@@ -422,11 +429,11 @@ class SimulatedBroker:
                 if tif is _IOC or tif is _FOK:
                     unfilled = order.remaining_qty
                     self._emit(order, OrderCanceled(
-                        ts, f"{tif.value}: {unfilled} of {order.qty} unfilled on first bar"
+                        order.client_order_id, ts, f"{tif.value}: {unfilled} of {order.qty} unfilled on first bar"
                     ))
                     closed = True
                 elif session_end and tif is _DAY:
-                    self._emit(order, OrderExpired(ts, "day order unfilled at the session's end"))
+                    self._emit(order, OrderExpired(order.client_order_id, ts, "day order unfilled at the session's end"))
                     closed = True
             else:
                 closed = True
@@ -483,15 +490,17 @@ class SimulatedBroker:
                 if not affordable:
                     self.refused.append(order)
                     self._emit(order, OrderCanceled(
-                        ts, f"{CASH_AT_FILL}: {wanted} {order.symbol} at {px} would cost {_money(cost)}, "
+                        coid, ts, f"{CASH_AT_FILL}: {wanted} {order.symbol} at {px} would cost {_money(cost)}, "
                             f"cash {_money(cash)} pays for none"))
                     return None
                 reduced = (f"{CASH_AT_FILL}: reduced from {wanted} to {affordable} {order.symbol} at {px} "
                            f"({qty} would cost {_money(cost)}, cash {_money(cash)})")
                 qty = affordable
         bought = order.side is _BUY
+        # the execution's id: the order's n-th fill, so a run made again names it again
+        exec_id = f"{coid}.{self._fill_number(order)}" if order.filled_qty else f"{coid}.1"
         self.portfolio.book(order.symbol, qty if bought else -qty, px, fee)
-        self.fill_log += (coid, order.symbol, bought, qty, px, ts, fee)
+        self.fill_log += (coid, order.symbol, bought, qty, px, ts, fee, exec_id)
         completes = qty == order.qty - order.filled_qty  # remaining_qty, inline: per fill
         if not self._free:  # what the order filled so far, for per-order minimums and caps
             if completes:
@@ -499,13 +508,19 @@ class SimulatedBroker:
             else:
                 self._notional[coid] = prev_notional + qty * px
         if self._handlers:
-            self._emit(order, OrderFilled(ts, qty, px, fee) if completes else OrderPartiallyFilled(ts, qty, px, fee))
+            kind = OrderFilled if completes else OrderPartiallyFilled
+            self._emit(order, kind(coid, ts, exec_id, qty, px, fee))
         else:  # no one to tell: the event's changes, straight onto the order
-            order.fill(ts, qty, px, fee)
+            order.fill(ts, exec_id, qty, px, fee)
         if reduced is not None and order.status in _OPEN:  # a handler may have canceled it
             self.refused.append(order)
-            self._emit(order, OrderCanceled(ts, reduced))
+            self._emit(order, OrderCanceled(coid, ts, reduced))
         return qty
+
+    @staticmethod
+    def _fill_number(order: Order) -> int:
+        """Return the number the order's next fill gets (1 for its first)."""
+        return len(order.exec_ids) + 1
 
     def _affordable(self, order: Order, qty: Decimal, px: Decimal, cash: Decimal,
                     prev_notional: Decimal) -> tuple[Decimal, Decimal]:

@@ -16,7 +16,7 @@ Fill rules (DESIGN §4), for a bar with open O, high H, low L:
   A stop that triggered but could not fill completely (participation) is a market order
   from then on and fills at later bars' opens.
 - stop-limit buy at S, limit P: the stop triggers like a stop and the trigger persists
-  across bars (``order.mark_triggered()``). After a trigger on an earlier bar, or on a gap
+  across bars (the broker applies ``OrderTriggered``; ``order.triggered``). After a trigger on an earlier bar, or on a gap
   (O >= S), it is a limit buy for the whole bar. After an intrabar trigger (O < S <= H) the
   price was at S at the trigger: if S <= P it fills at S (= min(S, P)); if S > P it fills
   at P when L <= P, ASSUMING the bar's low may come after the trigger (an OHLC bar does not
@@ -57,16 +57,24 @@ _FOK = TimeInForce.FOK
 
 
 class Match:
-    """The outcome of matching an order on a bar: fill ``qty`` at ``price``."""
+    """The outcome of matching an order on a bar: fill ``qty`` at ``price``, and whether its stop triggered.
 
-    __slots__ = ("qty", "price")
+    ``qty`` and ``price`` are None when the bar triggers the stop but fills nothing (a
+    stop-limit whose limit the bar does not reach).
+    """
 
-    def __init__(self, qty: Decimal, price: float) -> None:
+    __slots__ = ("qty", "price", "triggered")
+
+    def __init__(self, qty: Decimal | None, price: float | None, triggered: bool = False) -> None:
         self.qty = qty
         self.price = price
+        self.triggered = triggered
 
     def __repr__(self) -> str:
-        return f"Match(qty={self.qty}, price={self.price})"
+        return f"Match(qty={self.qty}, price={self.price}, triggered={self.triggered})"
+
+
+_TRIGGERED_ONLY = Match(None, None, True)
 
 
 class FillModel:
@@ -95,9 +103,10 @@ class FillModel:
     def match(self, order: Order, bar: BarView, capacity: Decimal | None = None) -> Match | None:
         """Match one working order against one bar.
 
-        Marks a stop, stop-limit or trailing stop order triggered when the bar touches its
-        stop (also when it then does not fill), and moves an untriggered trailing stop's mark
-        after the bar was checked.
+        Tells (``Match.triggered``) when the bar touches the stop of an untriggered stop,
+        stop-limit or trailing stop order, also when it then does not fill; the broker
+        applies ``OrderTriggered``. Moves an untriggered trailing stop's mark after the bar
+        was checked.
 
         Parameters
         ----------
@@ -112,8 +121,8 @@ class FillModel:
         Returns
         -------
         Match or None
-            None when the order does not fill on this bar (including a fill-or-kill
-            order that cannot fill completely).
+            None when the order neither fills nor triggers on this bar (a fill-or-kill
+            order that cannot fill completely does not fill).
         """
         kind = order.type
         touched = False
@@ -124,15 +133,13 @@ class FillModel:
                     order.trail(Decimal(repr(float(bar.high if order.side is not _BUY else bar.low))))
                 return None
         price = self.fill_price(order, bar)
-        if touched:
-            order.mark_triggered()
         if price is None:
-            return None
+            return _TRIGGERED_ONLY if touched else None
 
         remaining = order.remaining_qty
         qty = remaining if capacity is None or capacity >= remaining else capacity
         if qty <= 0 or (qty < remaining and order.tif is _FOK):
-            return None
+            return _TRIGGERED_ONLY if touched else None
 
         buy = order.side is _BUY
         if kind is _MARKET or kind is _STOP or kind is _TRAIL:
@@ -149,7 +156,7 @@ class FillModel:
             price = bar.high
         elif price < bar.low:
             price = bar.low
-        return Match(qty, price)
+        return Match(qty, price, touched)
 
     # -- the rules ------------------------------------------------------------------------
     @staticmethod

@@ -11,6 +11,7 @@ import numpy as np
 
 from weaver.core import Fill, Order, OrderSide, OrderType, TimeInForce
 from weaver.core.errors import BacktestError, ParameterError
+from weaver.core.ids import BarKeys, check_run_id, client_order_id
 from weaver.strategy.context import StrategyContext
 from weaver.strategy.lines import Data, Indicator, Universe
 from weaver.strategy.params import Param, collect_params
@@ -209,8 +210,15 @@ class Strategy:
         self._price_of = context.price_of
         self._now = context.now
         self._fractional = context.fractional
-        self._run_id = context.run_id
+        self._run_id = check_run_id(context.run_id)
+        # client order ids (weaver.core.ids): the bar whose place _id_prefix names, and the
+        # count of its orders; while a hook runs, the event that called it, and its count
+        self._id_bar = -1
+        self._id_prefix = ""
+        self._bar_key = BarKeys()
         self._seq = 0
+        self._cause: str | None = None
+        self._cause_seq = 0
         self._indicators: list[IndicatorSpec] = []
         self._primary = next(iter(datas))
         self._positions = {s: PositionView(context.portfolio, context.price_of, s) for s in datas}
@@ -423,17 +431,42 @@ class Strategy:
             kind = _MARKET if stop is None else _STOP
         else:
             kind = _LIMIT if stop is None else _STOP_LIMIT
-        self._seq += 1  # the client order id as _next_id makes it, inline: every order passes here
+        if self._cursor.i == self._id_bar and self._cause is None:
+            self._seq += 1  # the next id at this bar as _next_id makes it, inline: every order passes here
+            coid = f"{self._id_prefix}{self._seq}"
+        else:
+            coid = self._next_id()
         order = Order(
             symbol=symbol, side=side, qty=qty, type=kind, limit_price=limit, stop_price=stop,
-            tif=tif, client_order_id=f"{self._run_id}-{self._cursor.i}-{self._seq}", created_at=self._now(),
+            tif=tif, client_order_id=coid, created_at=self._now(),
         )
         return self._submit_order(order)
 
     def _next_id(self) -> str:
-        """Return the next client order id: ``{run_id}-{bar}-{sequence}``."""
+        """Return the next client order id (DESIGN §7, :mod:`weaver.core.ids`).
+
+        ``{run_id}-{bar}-{seq}`` for the ``seq``-th order of the bar, or, in a hook,
+        ``{run_id}-{event}-{seq}`` for the ``seq``-th order placed in reply to the event.
+        """
+        if self._cause is not None:
+            self._cause_seq += 1
+            return client_order_id(self._run_id, self._cause, self._cause_seq)
+        i = self._cursor.i
+        if i != self._id_bar:
+            self._id_bar, self._seq = i, 0
+            # a bar's key is short and safe: with a checked run id the whole id fits
+            self._id_prefix = f"{self._run_id}-{self._bar_key(self._now())}-"
         self._seq += 1
-        return f"{self._run_id}-{self._cursor.i}-{self._seq}"
+        return f"{self._id_prefix}{self._seq}"
+
+    def _in_reply_to(self, key: str | None) -> tuple[str | None, int]:
+        """Name the orders placed from now on after the event ``key`` (None: after the bar); return the previous naming."""
+        previous = (self._cause, self._cause_seq)
+        self._cause, self._cause_seq = key, 0
+        return previous
+
+    def _restore_naming(self, previous: tuple[str | None, int]) -> None:
+        self._cause, self._cause_seq = previous
 
     # -- account ---------------------------------------------------------------------------
 

@@ -192,7 +192,7 @@ def test_hooks_receive_fills_and_order_updates(ramp: pd.DataFrame) -> None:
     wv.backtest(Hooked, ramp, at=1, qty=10.0)
 
     assert fills == [(Decimal("120"), Decimal("10"))]
-    assert statuses == ["submitted", "accepted", "filled"]
+    assert statuses == ["submitted", "new", "filled"]
 
 
 def test_position_cash_and_equity_are_visible_in_next(ramp: pd.DataFrame) -> None:

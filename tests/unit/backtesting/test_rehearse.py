@@ -60,7 +60,7 @@ def test_sma_cross_on_goog() -> None:
 def test_rsi_reversion_with_limits_stops_and_gtc_orders_on_goog() -> None:
     got = assert_same_run(RsiReversion, GOOG, commission=0.001)
 
-    assert {"limit", "stop"} <= set(got.orders["type"]) and (got.orders["status"] == "cancelled").any()
+    assert {"limit", "stop"} <= set(got.orders["type"]) and (got.orders["status"] == "canceled").any()
 
 
 def test_momentum_rotation_on_two_symbols_one_missing_bars() -> None:

@@ -128,7 +128,7 @@ def test_orders_carry_the_reason_of_every_rejection_cancelation_and_expiry() -> 
     res = wv.backtest(Mixed, flat_bars(5), cash=1_000)
 
     rows = res.orders[["status", "reason"]].to_dict("records")
-    assert [r["status"] for r in rows] == ["rejected", "expired", "cancelled", "filled"]
+    assert [r["status"] for r in rows] == ["rejected", "expired", "canceled", "filled"]
     assert rows[0]["reason"].startswith("insufficient cash: need 1,000,000.00, have 1,000.00")
     assert rows[1]["reason"] == "day order unfilled at the session's end"
     assert rows[2]["reason"] == "canceled by request"
@@ -158,7 +158,7 @@ def test_a_buy_the_cash_covers_no_share_of_at_the_fill_counts_as_rejected() -> N
     res = wv.backtest(once(qty=10), bars, cash=1_000)
 
     (row,) = res.orders.to_dict("records")
-    assert row["status"] == "cancelled" and row["filled_qty"] == 0
+    assert row["status"] == "canceled" and row["filled_qty"] == 0
     assert res.stats["n_orders_rejected"] == 1
     assert res.notes == ["1 order rejected: insufficient cash at fill, first on 2024-01-02"]
 

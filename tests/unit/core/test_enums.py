@@ -31,12 +31,19 @@ def test_enums_are_lowercase_str_enums(enum_cls: type[Enum]) -> None:
 def test_roadmap_values() -> None:
     assert [m.value for m in RunMode] == ["live", "paper", "backtest"]
     assert [m.value for m in RunStatus] == [
-        "pending", "running", "stopped", "completed", "error",
+        "pending", "running", "stopped", "completed", "error", "halted",
     ]
     assert [m.value for m in OrderType] == ["market", "limit", "stop", "stop_limit", "trailing_stop"]  # + Alpaca's
     assert [m.value for m in TimeInForce] == ["day", "gtc", "ioc", "fok"]
-    assert OrderStatus.PARTIALLY_FILLED == "partial"
-    assert OrderStatus.CANCELLED == "cancelled"
+
+
+
+def test_order_statuses_are_alpacas_spellings() -> None:
+    # DESIGN §5: Alpaca's names, pending (not yet sent) being Weaver's own
+    assert [m.value for m in OrderStatus] == [
+        "pending", "submitted", "new", "partially_filled", "filled", "pending_cancel", "canceled", "expired",
+        "rejected", "replaced",
+    ]
 
 
 def test_side_sign_and_opposite() -> None:
@@ -50,9 +57,9 @@ def test_status_terminal_and_open_partition_the_states() -> None:
     terminal = {s for s in OrderStatus if s.is_terminal}
     open_ = {s for s in OrderStatus if s.is_open}
     assert terminal == {
-        OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED,
+        OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED, OrderStatus.REPLACED,
     }
     assert open_ == {
-        OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.SUBMITTED, OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL,
     }
     assert set(OrderStatus) - terminal - open_ == {OrderStatus.PENDING}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -11,14 +12,19 @@ from weaver.core import Account, DataError, Fill, OrderSide, Portfolio, Position
 
 T0 = datetime(2024, 1, 2, 14, 30, tzinfo=timezone.utc)
 D = Decimal
+_EXECS = itertools.count(1)
+
+
+def next_exec() -> str:
+    return f"o1.{next(_EXECS)}"
 
 
 def buy(qty: str, price: str, symbol: str = "AAPL", commission: str = "0") -> Fill:
-    return Fill("o1", symbol, OrderSide.BUY, D(qty), D(price), T0, D(commission))
+    return Fill("o1", symbol, OrderSide.BUY, D(qty), D(price), T0, D(commission), exec_id=next_exec())
 
 
 def sell(qty: str, price: str, symbol: str = "AAPL", commission: str = "0") -> Fill:
-    return Fill("o1", symbol, OrderSide.SELL, D(qty), D(price), T0, D(commission))
+    return Fill("o1", symbol, OrderSide.SELL, D(qty), D(price), T0, D(commission), exec_id=next_exec())
 
 
 # --- Fill ---------------------------------------------------------------------------

@@ -11,20 +11,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from weaver.core import (
+    IGNORED,
     TRANSITIONS,
     Fill,
     InvalidTransition,
     Order,
     OrderAccepted,
     OrderCanceled,
+    OrderCancelRequested,
     OrderEvent,
     OrderExpired,
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
+    OrderReplaced,
     OrderSide,
     OrderStatus,
     OrderSubmitted,
+    OrderTriggered,
     Portfolio,
 )
 
@@ -48,6 +52,7 @@ fills = st.builds(
     price=decimals("0.01", "1000", 2),
     timestamp=st.just(T0),
     commission=decimals("0", "5", 4),
+    exec_id=st.just("o.1"),
 )
 marks = st.fixed_dictionaries({s: decimals("0.01", "1000", 2) for s in SYMBOLS})
 
@@ -94,12 +99,13 @@ REACHABLE = _reachable()
 def event_for(draw: st.DrawFn, order: Order) -> OrderEvent:
     kind = draw(
         st.sampled_from(
-            [OrderSubmitted, OrderAccepted, OrderPartiallyFilled, OrderFilled,
-             OrderCanceled, OrderRejected, OrderExpired]
+            [OrderSubmitted, OrderAccepted, OrderTriggered, OrderPartiallyFilled, OrderFilled,
+             OrderCancelRequested, OrderCanceled, OrderRejected, OrderExpired, OrderReplaced]
         )
     )
     if kind in (OrderFilled, OrderPartiallyFilled):
-        # Mostly sensible quantities, sometimes over- or under-sized ones.
+        # Mostly sensible quantities, sometimes over- or under-sized ones; a few execution
+        # ids, so some come again (with the same or other numbers)
         remaining = order.remaining_qty
         qty = draw(
             st.one_of(
@@ -107,12 +113,11 @@ def event_for(draw: st.DrawFn, order: Order) -> OrderEvent:
                 decimals("1", "20", 0),
             ).filter(lambda q: q > 0)
         )
-        return kind(T0, qty, draw(decimals("1", "200", 2)))
+        return kind("o", T0, draw(st.sampled_from(["e1", "e2", "e3", "e4", "e5", "e6"])), qty,
+                    draw(st.sampled_from([Decimal(100), Decimal("100.5")])))
     if kind is OrderRejected:
-        return OrderRejected(T0, "no")
-    if kind is OrderCanceled:
-        return OrderCanceled(T0)
-    return kind(T0)
+        return OrderRejected("o", T0, "no")
+    return kind("o", T0)
 
 
 @settings(max_examples=300)
@@ -120,7 +125,7 @@ def event_for(draw: st.DrawFn, order: Order) -> OrderEvent:
 def test_no_illegal_state_is_reachable_and_failures_change_nothing(
     data: st.DataObject, qty: Decimal
 ) -> None:
-    order = Order("AAPL", OrderSide.BUY, qty)
+    order = Order("AAPL", OrderSide.BUY, qty, client_order_id="o")
 
     for _ in range(data.draw(st.integers(0, 12))):
         event = data.draw(event_for(order))
@@ -131,13 +136,22 @@ def test_no_illegal_state_is_reachable_and_failures_change_nothing(
             assert err.status is before.status
             assert order == before
         else:
-            assert TRANSITIONS[(before.status, type(event))] is order.status
+            if len(order.events) == len(before.events):  # stale news, or an execution seen before
+                assert order == before
+                assert (before.status, type(event)) in IGNORED or (isinstance(event, OrderTriggered) and before.triggered) or \
+                    getattr(event, "exec_id", None) in before.exec_ids
+            else:
+                kind = type(event)
+                if kind in (OrderFilled, OrderPartiallyFilled):  # moved by what it does
+                    kind = OrderFilled if order.filled_qty == order.qty else OrderPartiallyFilled
+                assert TRANSITIONS[(before.status, kind)] is order.status
 
         assert order.status in REACHABLE
         assert Decimal(0) <= order.filled_qty <= order.qty
         assert (order.filled_qty == order.qty) == (order.status is OrderStatus.FILLED)
         fills_ = [e for e in order.events if isinstance(e, (OrderFilled, OrderPartiallyFilled))]
         assert order.filled_qty == sum((e.qty for e in fills_), Decimal(0))
+        assert len({e.exec_id for e in fills_}) == len(fills_)
 
     assert order.replay() == order
 
@@ -161,7 +175,7 @@ def test_the_simulators_fast_paths_equal_apply(total, parts, prices, fees, start
     fast, slow = fresh(), fresh()
     outcomes = []
     for order, step in ((fast, lambda o: o.acknowledge(T0)),
-                        (slow, lambda o: o.apply(OrderSubmitted(T0)).apply(OrderAccepted(T0)))):
+                        (slow, lambda o: o.apply(OrderSubmitted("x", T0)).apply(OrderAccepted("x", T0)))):
         try:
             step(order)
             outcomes.append(None)
@@ -170,13 +184,14 @@ def test_the_simulators_fast_paths_equal_apply(total, parts, prices, fees, start
     assert outcomes[0] == outcomes[1] and _state(fast) == _state(slow)
 
     left = total
-    for share, price, fee in zip(parts, prices, fees):  # the last fills whatever is left
+    for n, (share, price, fee) in enumerate(zip(parts, prices, fees), 1):  # the last fills whatever is left
         qty = max(Decimal(1), (total * share).to_integral_value()) if share != parts[-1] else left
         qty = min(qty, left) if left > 0 else Decimal(1)
         completes = qty == slow.qty - slow.filled_qty
-        event = (OrderFilled if completes else OrderPartiallyFilled)(T0, qty, price, fee)
+        exec_id = f"x.{n}"
+        event = (OrderFilled if completes else OrderPartiallyFilled)("x", T0, exec_id, qty, price, fee)
         results = []
-        for order, step in ((fast, lambda o: o.fill(T0, qty, price, fee)), (slow, lambda o: o.apply(event))):
+        for order, step in ((fast, lambda o: o.fill(T0, exec_id, qty, price, fee)), (slow, lambda o: o.apply(event))):
             try:
                 step(order)
                 results.append(None)

@@ -28,7 +28,7 @@ class Venue:
         self.handlers: list[Callable] = []
 
     def submit(self, order: Order) -> Order:
-        order.apply(OrderSubmitted(T0)).apply(OrderAccepted(T0))
+        order.apply(OrderSubmitted(order.client_order_id, T0)).apply(OrderAccepted(order.client_order_id, T0))
         self.orders[order.client_order_id] = order
         return order
 
@@ -84,7 +84,8 @@ def test_a_venue_that_matches_nothing_gets_the_orders_and_next_runs_on_every_bar
 
     driver.run()
 
-    assert list(venue.orders) == ["r1-2-1", "r1-5-2", "r1-8-3"]  # run id, bar, sequence
+    # run id, the bar's time, the order's place among the bar's orders (DESIGN §7)
+    assert list(venue.orders) == ["r1-20240104T000000Z-1", "r1-20240107T000000Z-1", "r1-20240110T000000Z-1"]
     assert [o.created_at for o in venue.orders.values()] == [feed.ticks[k].ts for k in (2, 5, 8)]
     assert driver.fill_bars == []
 
@@ -98,7 +99,7 @@ def test_warm_up_bars_trade_nothing() -> None:
     driver.warm_up([next(stream) for _ in range(6)])
     driver.run(stream)
 
-    assert [o.client_order_id for o in venue.orders.values()] == ["bt-8-1"]
+    assert [o.client_order_id for o in venue.orders.values()] == ["bt-20240110T000000Z-1"]
 
 
 def test_the_strategy_sees_a_context_not_the_broker_or_the_clock() -> None:

@@ -46,9 +46,9 @@ def make_order(
 
 
 def working(order: Order) -> Order:
-    """Move an order to ACCEPTED, as the broker does on submit."""
-    order.apply(OrderSubmitted(T0))
-    order.apply(OrderAccepted(T0))
+    """Move an order to ``new`` (acknowledged), as the broker does on submit."""
+    order.apply(OrderSubmitted(order.client_order_id, T0))
+    order.apply(OrderAccepted(order.client_order_id, T0))
     return order
 
 

@@ -33,7 +33,7 @@ def test_submit_accepts_and_queues_without_filling() -> None:
     broker, _, events = make_broker()
     order = broker.submit(make_order("buy", 10, client_order_id="a"))
 
-    assert order.status is S.ACCEPTED
+    assert order.status is S.NEW
     assert broker.has_working("AAPL") and not broker.has_working("MSFT")
     assert set(broker.working_symbols) == {"AAPL"}
     assert broker.fills == []
@@ -167,7 +167,7 @@ def test_reject_fractional_qty_unless_enabled() -> None:
     assert "fractional qty 0.5 not enabled" in order.reject_reason
 
     fractional, _, _ = make_broker(fractional=True)
-    assert fractional.submit(make_order("buy", "0.5")).status is S.ACCEPTED
+    assert fractional.submit(make_order("buy", "0.5")).status is S.NEW
 
 
 def test_reject_insufficient_cash_names_need_and_have() -> None:
@@ -188,7 +188,7 @@ def test_insufficient_cash_counts_estimated_commission() -> None:
 
 def test_insufficient_cash_counts_other_open_buys() -> None:
     broker, _, _ = make_broker(cash=10_000)
-    assert broker.submit(make_order("buy", 60)).status is S.ACCEPTED  # reserves 6,000
+    assert broker.submit(make_order("buy", 60)).status is S.NEW  # reserves 6,000
     order = broker.submit(make_order("buy", 50))  # 5,000 > 4,000 left
     assert order.reject_reason.startswith("insufficient cash: need 5,000.00, have 4,000.00")
 
@@ -198,7 +198,7 @@ def test_buy_covering_a_short_needs_no_cash() -> None:
     broker.submit(make_order("sell", 10))
     feed(broker, make_bar(100, 100, 100, 100))  # short 10, cash 1,000
     broker.portfolio.cash = D(0)  # make the point: covering is not an opening buy
-    assert broker.submit(make_order("buy", 10)).status is S.ACCEPTED
+    assert broker.submit(make_order("buy", 10)).status is S.NEW
     assert broker.submit(make_order("buy", 1)).reject_reason.startswith(
         "insufficient cash: need 100.00, have 0.00"
     )
@@ -215,7 +215,7 @@ def test_submitting_an_order_that_is_not_pending_raises() -> None:
     broker, _, _ = make_broker()
     other, _, _ = make_broker()
     order = other.submit(make_order("buy", 1, client_order_id="a"))
-    with pytest.raises(WeaverError, match="'a' in status 'accepted'"):
+    with pytest.raises(WeaverError, match="'a' in status 'new'"):
         broker.submit(order)
     assert broker.orders == {}
 
@@ -224,7 +224,7 @@ def test_reject_short_when_not_allowed_counts_open_sells() -> None:
     broker, _, _ = make_broker(allow_short=False)
     broker.submit(make_order("buy", 10))
     feed(broker, make_bar(100, 100, 100, 100))  # long 10
-    assert broker.submit(make_order("sell", 6)).status is S.ACCEPTED
+    assert broker.submit(make_order("sell", 6)).status is S.NEW
     order = broker.submit(make_order("sell", 6))
     assert order.reject_reason == (
         "short selling not allowed: position 10, open sells 6, selling 6 would leave -2"
@@ -233,7 +233,7 @@ def test_reject_short_when_not_allowed_counts_open_sells() -> None:
 
 def test_short_allowed_by_default() -> None:
     broker, _, _ = make_broker()
-    assert broker.submit(make_order("sell", 5)).status is S.ACCEPTED
+    assert broker.submit(make_order("sell", 5)).status is S.NEW
 
 
 def test_gap_up_beyond_cash_reduces_the_buy_to_the_shares_cash_covers() -> None:
@@ -248,7 +248,7 @@ def test_gap_up_beyond_cash_reduces_the_buy_to_the_shares_cash_covers() -> None:
     order = broker.get_order("a")
     assert [(f.qty, f.price) for f in fills] == [(D(83), D(120))]
     assert broker.portfolio.cash == D(10_000) - D(83 * 120)
-    assert order.status is S.CANCELLED and order.filled_qty == D(83)
+    assert order.status is S.CANCELED and order.filled_qty == D(83)
     assert events[-2:] == [("a", "OrderPartiallyFilled"), ("a", "OrderCanceled")]
     assert order.reason == (
         "insufficient cash at fill: reduced from 90 to 83 AAPL at 120.0 "
@@ -298,7 +298,7 @@ def test_a_buy_cash_cannot_pay_one_share_of_is_canceled_with_the_reason() -> Non
 
     order = broker.get_order("a")
     assert fills == [] and broker.portfolio.cash == D(100)
-    assert order.status is S.CANCELLED and order.filled_qty == 0
+    assert order.status is S.CANCELED and order.filled_qty == 0
     assert order.reason == (
         "insufficient cash at fill: 1 AAPL at 120.0 would cost 120.00, cash 100.00 pays for none"
     )
@@ -310,7 +310,7 @@ def test_rejections_at_submit_are_listed_with_the_refused_orders() -> None:
     ok = broker.submit(make_order("buy", 1))
     refused = broker.submit(make_order("buy", 100))
 
-    assert ok.status is S.ACCEPTED and refused.status is S.REJECTED
+    assert ok.status is S.NEW and refused.status is S.REJECTED
     assert broker.refused == [refused]
 
 
@@ -332,7 +332,7 @@ def test_cancel_stops_a_working_order() -> None:
 
     order = broker.cancel("a")
 
-    assert order.status is S.CANCELLED
+    assert order.status is S.CANCELED
     assert events[-1] == ("a", "OrderCanceled")
     assert not broker.has_working("AAPL") and broker.open_orders() == []
 
@@ -398,7 +398,7 @@ def test_handler_sees_the_order_already_updated() -> None:
     seen = []
     broker.on_update(lambda order, event: seen.append(order.status))
     broker.submit(make_order("buy", 1))
-    assert seen == [S.SUBMITTED, S.ACCEPTED]
+    assert seen == [S.SUBMITTED, S.NEW]
 
 
 def test_order_canceled_by_a_handler_on_submit_is_not_queued() -> None:
@@ -408,7 +408,7 @@ def test_order_canceled_by_a_handler_on_submit_is_not_queued() -> None:
         and broker.cancel(order.client_order_id)
     )
     order = broker.submit(make_order("buy", 1, client_order_id="a"))
-    assert order.status is S.CANCELLED
+    assert order.status is S.CANCELED
     assert events == [("a", "OrderSubmitted"), ("a", "OrderCanceled")]
     assert not broker.has_working("AAPL")
 
@@ -448,7 +448,7 @@ def test_an_order_a_handler_puts_in_place_of_a_canceled_one_keeps_working() -> N
 
     assert [(f.order_id, f.qty) for f in first] == [("big", D(5))]
     assert [(f.order_id, f.qty) for f in second] == [("small", D(1))]
-    assert broker.get_order("big").status is S.CANCELLED
+    assert broker.get_order("big").status is S.CANCELED
 
 
 def test_order_canceled_by_a_handler_mid_bar_does_not_fill() -> None:
@@ -465,7 +465,7 @@ def test_order_canceled_by_a_handler_mid_bar_does_not_fill() -> None:
     fills = feed(broker, make_bar(100, 101, 99, 100))
 
     assert [f.order_id for f in fills] == ["first"]
-    assert broker.get_order("second").status is S.CANCELLED
+    assert broker.get_order("second").status is S.CANCELED
     assert not broker.has_working("AAPL")
 
 

@@ -165,18 +165,19 @@ def test_stop_slippage_clamped_to_high() -> None:
     assert price == 105.5
 
 
-def test_triggered_stop_is_marked() -> None:
+def test_a_touched_stop_is_reported_triggered() -> None:
     order = working(make_order("buy", type="stop", stop=105))
-    MODEL.match(order, make_bar(100, 106, 99, 104))
-    assert order.triggered
+    match = MODEL.match(order, make_bar(100, 106, 99, 104))
+    assert match is not None and match.triggered and (match.qty, match.price) == (D(100), 105)
+    assert not order.triggered  # the model reports; the broker applies OrderTriggered
 
 
 def test_triggered_stop_with_remainder_fills_later_at_open() -> None:
     # triggered at 105 on bar 1 with capacity 40 of 100; bar 2 opens at 103 -> market: 103
     order = working(make_order("buy", qty=100, type="stop", stop=105))
-    first = MODEL.match(order, make_bar(100, 106, 99, 104), capacity=D(40))
+    first = match_as_broker(order, make_bar(100, 106, 99, 104), capacity=D(40))
     assert first is not None and (first.qty, first.price) == (D(40), 105)
-    order.apply(_partial(first))
+    order.apply(_partial(order, first))
     second = MODEL.match(order, make_bar(103, 104, 102, 103, minute=2))
     assert second is not None and (second.qty, second.price) == (D(60), 103)
 
@@ -199,7 +200,7 @@ def test_buy_stop_limit_intrabar_trigger_above_limit_fills_at_limit_if_low_reach
 def test_buy_stop_limit_intrabar_trigger_above_limit_unfilled_stays_triggered() -> None:
     # stop 105 > limit 104, low 104.5 > 104 -> triggered, no fill
     order = working(make_order("buy", type="stop_limit", stop=105, limit=104))
-    assert MODEL.match(order, make_bar(104.6, 106, 104.5, 105)) is None
+    assert_triggered_only(match_as_broker(order, make_bar(104.6, 106, 104.5, 105)))
     assert order.triggered
 
 
@@ -218,7 +219,7 @@ def test_buy_stop_limit_gap_above_limit_fills_at_limit_if_low_reaches_it() -> No
 def test_buy_stop_limit_gap_above_limit_unreached_stays_triggered() -> None:
     # open 108 >= stop 105, low 107.5 > limit 107 -> triggered, no fill
     order = working(make_order("buy", type="stop_limit", stop=105, limit=107))
-    assert MODEL.match(order, make_bar(108, 109, 107.5, 108)) is None
+    assert_triggered_only(match_as_broker(order, make_bar(108, 109, 107.5, 108)))
     assert order.triggered
 
 
@@ -226,14 +227,14 @@ def test_stop_limit_trigger_persists_to_later_bars() -> None:
     # bar 1 triggers (high 106 >= 105) without fill; bar 2 never reaches 105 but its
     # low 103.5 <= limit 104 -> limit fill at 104 (open 104.5 > 104)
     order = working(make_order("buy", type="stop_limit", stop=105, limit=104))
-    assert MODEL.match(order, make_bar(104.6, 106, 104.5, 105)) is None
-    match = MODEL.match(order, make_bar(104.5, 104.8, 103.5, 104, minute=2))
-    assert match is not None and match.price == 104
+    assert_triggered_only(match_as_broker(order, make_bar(104.6, 106, 104.5, 105)))
+    match = match_as_broker(order, make_bar(104.5, 104.8, 103.5, 104, minute=2))
+    assert match is not None and match.price == 104 and not match.triggered  # triggered before
 
 
 def test_triggered_stop_limit_gap_below_limit_fills_at_open() -> None:
     order = working(make_order("buy", type="stop_limit", stop=105, limit=104))
-    MODEL.match(order, make_bar(104.6, 106, 104.5, 105))  # triggers
+    match_as_broker(order, make_bar(104.6, 106, 104.5, 105))  # triggers
     # open 103 <= limit 104 -> 103
     assert price_of(order, make_bar(103, 104, 102, 103, minute=2)) == 103
 
@@ -271,7 +272,7 @@ def test_sell_stop_limit_gap_below_limit_fills_at_limit_if_high_reaches_it() -> 
 
 def test_sell_stop_limit_gap_below_limit_unreached_stays_triggered() -> None:
     order = working(make_order("sell", type="stop_limit", stop=95, limit=93))
-    assert MODEL.match(order, make_bar(92, 92.5, 91, 92)) is None
+    assert_triggered_only(match_as_broker(order, make_bar(92, 92.5, 91, 92)))
     assert order.triggered
 
 
@@ -315,9 +316,23 @@ def test_random_slippage_model_needs_an_rng() -> None:
         RandomSlippageFillModel(10, None)  # type: ignore[arg-type]
 
 
-def _partial(match):
+def _partial(order, match):  # noqa: ANN001, ANN202
     from weaver.core import OrderPartiallyFilled
 
     from .builders import T0
 
-    return OrderPartiallyFilled(T0, match.qty, Decimal(repr(match.price)))
+    return OrderPartiallyFilled(order.client_order_id, T0, "x.1", match.qty, Decimal(repr(match.price)))
+
+
+def match_as_broker(order, bar, model=MODEL, capacity=None):  # noqa: ANN001, ANN201
+    """Match as the broker does: apply the trigger the model reports."""
+    from weaver.core import OrderTriggered
+
+    match = model.match(order, bar, capacity)
+    if match is not None and match.triggered:
+        order.apply(OrderTriggered(order.client_order_id, bar.ts))
+    return match
+
+
+def assert_triggered_only(match) -> None:  # noqa: ANN001
+    assert match is not None and match.triggered and match.qty is None and match.price is None

@@ -52,7 +52,7 @@ def test_capacity_below_one_share_fills_nothing() -> None:
     broker, _, _ = make_broker(participation=0.1)
     order = broker.submit(make_order("buy", 10))
     assert feed(broker, make_bar(100, 101, 99, 100, volume=9)) == []  # 0.9 -> 0
-    assert order.status is S.ACCEPTED
+    assert order.status is S.NEW
 
 
 def test_fractional_capacity_when_fractional() -> None:

@@ -15,7 +15,7 @@ def test_day_order_keeps_working_within_the_session() -> None:
     order = broker.submit(make_order("buy", 1, tif="day", **FAR))
     feed(broker, make_bar(100, 101, 99, 100, minute=1))
     feed(broker, make_bar(100, 101, 99, 100, minute=2))
-    assert order.status is S.ACCEPTED and broker.has_working("AAPL")
+    assert order.status is S.NEW and broker.has_working("AAPL")
 
 
 def test_day_order_expires_at_session_end() -> None:
@@ -36,7 +36,7 @@ def test_day_order_placed_on_a_sessions_last_bar_works_through_the_next_session(
     order = broker.submit(make_order("buy", 1, tif="day", **FAR))  # placed on that last bar
 
     feed(broker, make_bar(100, 101, 99, 100, minute=2))  # day 2, first eligible bar
-    assert order.status is S.ACCEPTED
+    assert order.status is S.NEW
     feed(broker, make_bar(100, 101, 99, 100, minute=3), session_end=True)
     assert order.status is S.EXPIRED
 
@@ -60,7 +60,7 @@ def test_gtc_order_survives_session_ends() -> None:
     order = broker.submit(make_order("buy", 1, tif="gtc", type="limit", limit=95))
     feed(broker, make_bar(100, 101, 99, 100, minute=1), session_end=True)
     feed(broker, make_bar(100, 101, 99, 100, minute=2), session_end=True)
-    assert order.status is S.ACCEPTED
+    assert order.status is S.NEW
     feed(broker, make_bar(96, 97, 94, 95, minute=3))  # low 94 <= 95, open 96 > 95 -> 95
     assert order.status is S.FILLED and order.avg_fill_price == D(95)
 
@@ -69,7 +69,7 @@ def test_ioc_unfilled_is_canceled_after_its_first_bar() -> None:
     broker, _, events = make_broker()
     order = broker.submit(make_order("buy", 1, tif="ioc", client_order_id="i", **FAR))
     feed(broker, make_bar(100, 101, 99, 100))
-    assert order.status is S.CANCELLED
+    assert order.status is S.CANCELED
     assert order.events[-1].reason == "ioc: 1 of 1 unfilled on first bar"
     assert events[-1] == ("i", "OrderCanceled")
 
@@ -79,7 +79,7 @@ def test_ioc_fills_what_it_can_and_cancels_the_rest() -> None:
     order = broker.submit(make_order("buy", 50, tif="ioc"))
     fills = feed(broker, make_bar(100, 101, 99, 100, volume=300))  # 10 % of 300 = 30 of 50
     assert [f.qty for f in fills] == [D(30)]
-    assert order.status is S.CANCELLED and order.filled_qty == D(30)
+    assert order.status is S.CANCELED and order.filled_qty == D(30)
     assert order.events[-1].reason == "ioc: 20 of 50 unfilled on first bar"
 
 
@@ -102,7 +102,7 @@ def test_fok_with_insufficient_volume_is_canceled_unfilled() -> None:
     order = broker.submit(make_order("buy", 31, tif="fok"))
     fills = feed(broker, make_bar(100, 101, 99, 100, volume=300))  # only 30 allowed
     assert fills == []
-    assert order.status is S.CANCELLED and order.filled_qty == 0
+    assert order.status is S.CANCELED and order.filled_qty == 0
     assert order.events[-1].reason == "fok: 31 of 31 unfilled on first bar"
 
 
@@ -110,11 +110,11 @@ def test_fok_limit_not_reached_is_canceled() -> None:
     broker, _, _ = make_broker()
     order = broker.submit(make_order("buy", 1, tif="fok", **FAR))
     feed(broker, make_bar(100, 101, 99, 100))
-    assert order.status is S.CANCELLED
+    assert order.status is S.CANCELED
 
 
 def test_ioc_stop_not_triggered_on_first_bar_is_canceled() -> None:
     broker, _, _ = make_broker()
     order = broker.submit(make_order("buy", 1, tif="ioc", type="stop", stop=110))
     feed(broker, make_bar(100, 101, 99, 100))
-    assert order.status is S.CANCELLED and not order.triggered
+    assert order.status is S.CANCELED and not order.triggered

@@ -29,7 +29,7 @@ def placed(order: Order, close: float = 100.0, **broker_kwargs: object):
     broker, ref, events = make_broker(**broker_kwargs)
     ref.prices["AAPL"] = close
     if order.side is OrderSide.SELL:  # hold what a sell stop protects
-        broker.portfolio.apply(Fill("seed", "AAPL", OrderSide.BUY, order.qty, D(str(close)), ref.now))
+        broker.portfolio.apply(Fill("seed", "AAPL", OrderSide.BUY, order.qty, D(str(close)), ref.now, exec_id="seed.1"))
     broker.submit(order)
     return broker
 
@@ -39,7 +39,7 @@ def test_a_sell_trail_starts_at_the_last_close() -> None:
     order = trailing("sell", price=5)
     placed(order)
 
-    assert order.status is S.ACCEPTED
+    assert order.status is S.NEW
     assert (order.hwm, order.stop_price) == (D(100), D(95))
 
 
