@@ -115,6 +115,7 @@ def run_vectorbt(bars: pd.DataFrame, fees: float) -> dict:
         "open": [(r["Entry Timestamp"], r["Avg Entry Price"], r["Size"]) for _, r in still_open.iterrows()],
         "equity": pf.value(),
         "equity_final": float(pf.final_value()),
+        "portfolio": pf,
     }
 
 
@@ -235,6 +236,33 @@ def test_commission_first_trade_by_hand(with_commission, no_commission):
     assert abs(float(wc["res"].stats["commission"]) - total) <= EQUITY_TOL
     # final equity = frictionless final equity minus every commission paid
     assert abs(float(wc["res"].stats["equity_final"]) - (REF_EQUITY - total)) <= EQUITY_TOL
+
+
+# -- return statistics, annualized alike ---------------------------------------------------------
+# vectorbt annualizes by ``year_freq / freq``; given the bars per year as ``year_freq`` in days
+# of its 1-day ``freq``, it annualizes as Weaver does (tests/golden/goog_smacross_10_30.json
+# states the conventions). Its returns are simple, the first against the starting cash (0),
+# its standard deviation is the sample one and its Sortino's downside deviation the root mean
+# square of the returns below 0 over all of them: its ratios must be Weaver's. backtesting.py's
+# are other definitions (geometric means of daily returns), so it is not compared here.
+
+
+def bars_per_year(index: pd.DatetimeIndex) -> float:
+    return len(index) / ((index[-1] - index[0]) / pd.Timedelta(days=365.25))
+
+
+@pytest.mark.parametrize("case", ["no_commission", "with_commission"])
+def test_return_statistics_same_as_vectorbt_annualized_alike(request, case):
+    run = request.getfixturevalue(case)
+    res = run["res"]
+    per_year = bars_per_year(res.equity.index)
+    theirs = run["vbt"]["portfolio"].get_returns_acc(year_freq=pd.Timedelta(days=per_year))
+    assert theirs.ann_factor == pytest.approx(per_year, rel=1e-12)
+
+    for name, value in [("sharpe", theirs.sharpe_ratio()), ("sortino", theirs.sortino_ratio()),
+                        ("volatility", theirs.annualized_volatility()), ("cagr", theirs.annualized()),
+                        ("calmar", theirs.calmar_ratio()), ("max_drawdown", theirs.max_drawdown())]:
+        assert float(res.stats[name]) == pytest.approx(float(value), rel=1e-9), name
 
 
 # -- limit orders, by hand ---------------------------------------------------------------------

@@ -1,9 +1,13 @@
 """Performance statistics of a backtest.
 
 Return-based measures (CAGR, volatility, Sharpe, Sortino, Calmar, maximum drawdown) follow
-empyrical's definitions (:func:`return_ratios`, :func:`max_drawdown`); the trade statistics are counted from the
-trade table. Fractions
-are fractions (``total_return`` 0.25 is +25%); names ending in ``_pct`` are percentages.
+empyrical's definitions (:func:`return_ratios`, :func:`max_drawdown`) on the equity curve's
+simple returns, one per bar (the first 0), with a risk-free rate of 0, the sample standard
+deviation (ddof 1), and the periods per year measured from the bars (:func:`periods_per_year`:
+bars over the span in years of 365.25 days, for daily bars too). The trade statistics are
+counted from the trade table. Fractions are fractions (``total_return`` 0.25 is +25%); names
+ending in ``_pct`` are percentages. ``tests/golden/goog_smacross_10_30.json`` states every
+definition and pins the numbers of one run, computed there by hand.
 
 Trades: ``n_trades`` counts the closed round trips, and ``win_rate``, ``profit_factor`` and
 the ``*_trade_pct`` figures are computed over those same trades; a trade still open at the
@@ -24,28 +28,51 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+#: trading days in an exchange year: the fallback for daily bars whose history is too short to measure
 TRADING_DAYS = 252
+#: the shortest history (first bar to last) whose bars per year are measured from its index
+MEASURED_SPAN_DAYS = 30
+_SESSION_SECONDS = 6.5 * 3_600  # a US equity session, 09:30-16:00
+_WEEK_SECONDS = 7 * 86_400
 
 
 def periods_per_year(index: pd.DatetimeIndex, timeframe: str | None) -> float:
-    """Return how many bars make a year, for annualizing.
+    """Return how many bars make a year, for annualizing: measured from the bars.
 
-    Daily bars count 252 trading days a year. Other bar sizes use the bars actually present
-    per calendar year when the history spans at least 30 days, so a 24/7 market and an
-    exchange session both annualize correctly; shorter histories assume 6.5-hour sessions.
+    The bars present over the span from the first to the last, in years of 365.25 days:
+    ``len(index) / (span_days / 365.25)``, whatever the bar size, when the history spans at
+    least ``MEASURED_SPAN_DAYS`` (30) days. So exchange days annualize by about 252 (GOOG
+    2004-2013: 251.78), a market open every day by about 365, and intraday bars by the
+    sessions and bars the data has, holidays and missing bars counted as they are; and the
+    CAGR from compounding the returns (one per bar, see :func:`return_ratios`) to the power
+    ``periods_per_year / n`` is the calendar one, ``growth ** (365.25 / span_days) - 1``.
+
+    A shorter history says too little of a year: it falls back on the bar size ``timeframe``
+    (None is taken as daily). 252 exchange days a year for daily bars (126 for 2-day bars),
+    252 sessions of 6.5 hours for intraday bars (98,280 one-minute bars), 365.25 / 7 for
+    weekly bars and 12 for monthly ones.
     """
-    if timeframe in (None, "1d") or len(index) < 2:
+    if len(index) >= 2:
+        span_days = (index[-1] - index[0]).total_seconds() / 86_400
+        if span_days >= MEASURED_SPAN_DAYS:
+            return len(index) / (span_days / 365.25)
+    return _periods_per_year_of(timeframe)
+
+
+def _periods_per_year_of(timeframe: str | None) -> float:
+    """The bars a year of a bar size, for histories too short to measure (see periods_per_year)."""
+    from weaver.data.timeframe import normalize_timeframe, timeframe_seconds
+
+    if timeframe is None:
         return float(TRADING_DAYS)
-    span_days = (index[-1] - index[0]).total_seconds() / 86_400
-    if span_days >= 30:
-        return len(index) / (span_days / 365.25)
-    step = pd.Timedelta(pd.tseries.frequencies.to_offset(_pandas_freq(timeframe))).total_seconds()
-    return TRADING_DAYS * 6.5 * 3600 / step
-
-
-def _pandas_freq(timeframe: str) -> str:
-    unit = {"m": "min", "h": "h", "d": "D", "w": "W", "s": "s"}[timeframe[-1]]
-    return f"{timeframe[:-1]}{unit}"
+    seconds = timeframe_seconds(timeframe)
+    if seconds is None:  # calendar months
+        return 12.0 / int(normalize_timeframe(timeframe)[:-2])
+    if seconds >= _WEEK_SECONDS:
+        return 365.25 * 86_400 / seconds
+    if seconds >= 86_400:
+        return TRADING_DAYS * 86_400 / seconds
+    return TRADING_DAYS * _SESSION_SECONDS / seconds
 
 
 def drawdown(equity: pd.Series) -> pd.Series:

@@ -174,3 +174,44 @@ def test_return_ratios_of_several_curves_are_each_curves(rows) -> None:  # noqa:
         with np.errstate(all="ignore"):
             assert alone.cagr == pytest.approx(float(ep.cagr(returns[:, k], annualization=252.0)), rel=1e-12,
                                                abs=1e-15, nan_ok=True)
+
+
+# -- periods per year: measured from the bars --------------------------------------------------
+
+
+def test_daily_bars_annualize_by_the_bars_they_have_per_year() -> None:
+    goog = wv.load_bars(ROOT / "data" / "GOOG.csv")  # 2,148 exchange days, 2004-08-19 .. 2013-03-01
+    span_years = (goog.index[-1] - goog.index[0]) / pd.Timedelta(days=365.25)
+
+    assert periods_per_year(goog.index, "1d") == pytest.approx(2_148 / span_years, rel=1e-15)
+    assert periods_per_year(goog.index, "1d") == pytest.approx(251.78, abs=0.01)  # not 252
+    assert periods_per_year(goog.index, None) == periods_per_year(goog.index, "1d")  # the size plays no part
+
+
+def test_daily_bars_of_a_market_open_every_day_annualize_by_365() -> None:
+    every_day = pd.date_range("2023-01-01", "2024-01-01", freq="1D", tz="UTC")  # 366 bars over 365 days
+
+    assert periods_per_year(every_day, "1d") == pytest.approx(366 / (365 / 365.25), rel=1e-15)
+
+
+@pytest.mark.parametrize(("freq", "timeframe", "n", "expected"), [
+    ("1D", "1d", 20, 252.0),                       # a month of exchange days
+    ("1D", None, 20, 252.0),                       # a size unknown: daily
+    ("2D", "2d", 10, 126.0),
+    ("1min", "1m", 10_000, 252 * 390.0),            # sessions of 6.5 hours
+    ("5min", "5m", 500, 252 * 78.0),
+    ("1W", "1w", 4, 365.25 / 7),                  # calendar weeks
+    ("MS", "1mo", 2, 12.0),                        # February: 28 days
+])
+def test_histories_shorter_than_30_days_annualize_by_their_bar_size(freq, timeframe, n, expected) -> None:  # noqa: ANN001
+    index = pd.date_range("2024-01-01" if freq != "MS" else "2023-02-01", periods=n, freq=freq, tz="UTC")
+    assert (index[-1] - index[0]) < pd.Timedelta(days=30)
+
+    assert periods_per_year(index, timeframe) == pytest.approx(expected, rel=1e-15)
+
+
+def test_one_bar_annualizes_by_its_bar_size() -> None:
+    index = pd.DatetimeIndex(["2024-01-02"], tz="UTC")
+
+    assert periods_per_year(index, "1d") == 252.0
+    assert periods_per_year(index, "1m") == 252 * 390.0
