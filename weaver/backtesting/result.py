@@ -297,7 +297,7 @@ def _bar_numbers(index: pd.DatetimeIndex, stamps: pd.DatetimeIndex) -> np.ndarra
     return index.get_indexer(stamps)
 
 
-_FILL_COLUMNS = ["timestamp", "symbol", "side", "qty", "price", "commission", "order_id"]
+_FILL_COLUMNS = ["timestamp", "symbol", "side", "qty", "price", "commission", "order_id", "exec_id"]
 
 
 def _fill_columns(log: list[Any], stamps: pd.DatetimeIndex | None = None) -> dict[str, Any]:
@@ -320,6 +320,7 @@ def _fill_columns(log: list[Any], stamps: pd.DatetimeIndex | None = None) -> dic
         "price": np.fromiter(map(float, log[4::RECORD_WIDTH]), dtype=float, count=count),
         "commission": commission,
         "order_id": log[0::RECORD_WIDTH],
+        "exec_id": log[7::RECORD_WIDTH],
         "signed_qty": np.where(buy, qty, -qty),
     }
 
