@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from weaver.core._checks import to_decimal
 from weaver.core.bar import Bar
+from weaver.core.config import FillModelLike, RunConfig
 from weaver.core.enums import (
     OrderSide,
     OrderStatus,
@@ -59,6 +60,7 @@ __all__ = [
     "Envelope",
     "EventLog",
     "Fill",
+    "FillModelLike",
     "FillRecord",
     "InvalidOrder",
     "InvalidTransition",
@@ -80,6 +82,7 @@ __all__ = [
     "Portfolio",
     "Position",
     "RunMode",
+    "RunConfig",
     "RunStatus",
     "StrategyError",
     "Tick",
