@@ -307,6 +307,8 @@ def _check_start(name: str, value: Any) -> int | str | None:
         return value
     if isinstance(value, date):  # a datetime or a date (a pandas Timestamp too): its ISO string
         return value.isoformat()
+    if type(value).__name__ == "datetime64":  # numpy's, as an index's .values holds: its ISO string
+        return str(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise _refuse(name, value, "must be a bar position (an int >= 0) or a time (a string or a datetime)")
     if value < 0:

@@ -103,9 +103,10 @@ def run_options(func: Callable[..., R]) -> Callable[..., R]:
             _check_extra(func, extra, strategy if var_keyword is not None else None, var_keyword is not None)
         return func(*args, config=resolve_config(config, given), **kwargs)
 
-    options = [inspect.Parameter(f.name, _KW, default=f.default, annotation=f.metadata["accepts"])
+    # annotations as text, as the rest of a signature reads under ``from __future__ import annotations``
+    options = [inspect.Parameter(f.name, _KW, default=f.default, annotation=_type_text(f.metadata["accepts"]))
                for f in dataclasses.fields(RunConfig)]
-    config_param = inspect.Parameter("config", _KW, default=None, annotation=RunConfig | None)
+    config_param = inspect.Parameter("config", _KW, default=None, annotation="RunConfig | None")
     with_options.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*positional, *own_keywords, *options, config_param, *([var_keyword] if var_keyword else [])])
     with_options.__doc__ = with_options_section(func.__doc__)

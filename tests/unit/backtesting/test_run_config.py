@@ -206,3 +206,17 @@ def test_the_cash_is_the_exact_decimal(goog: pd.DataFrame) -> None:
     res = wv.backtest(SmaCross, goog, cash="12345.67")
 
     assert res.config.cash == Decimal("12345.67") and res.equity.iloc[0] == 12345.67
+
+
+def test_start_as_any_kind_of_time_is_the_same_run(goog: pd.DataFrame) -> None:
+    when = goog.index[300]
+    starts = (300, when, when.to_pydatetime(), goog.index.tz_convert(None).to_numpy()[300], str(when.date()))
+
+    runs = [wv.backtest(SmaCross, goog, start=s) for s in starts]
+
+    for other in runs[1:]:
+        pd.testing.assert_series_equal(runs[0].equity, other.equity)
+        pd.testing.assert_frame_equal(runs[0].orders, other.orders)
+    assert runs[0].equity.index[0] == when
+    assert [r.config.start for r in runs] == [300, when.isoformat(), when.isoformat(),
+                                              "2007-03-15T00:00:00.000000000", "2007-03-15"]
