@@ -299,6 +299,12 @@ def _check_flag(name: str, value: Any) -> bool:
 def _check_zone(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _refuse(name, value, "must be a time zone name such as 'America/New_York'")
+    import zoneinfo
+
+    try:  # the zone database pandas reads too, so a name it finds is one the engine finds
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise _refuse(name, value, "no such time zone; use an IANA name such as 'America/New_York' or 'UTC'") from None
     return value
 
 

@@ -85,6 +85,7 @@ def test_it_is_frozen_slotted_hashable_and_replaceable() -> None:
     ({"margin": 0}, "margin=0"),
     ({"session_tz": ""}, "session_tz=''"),
     ({"session_tz": 5}, "session_tz=5"),
+    ({"session_tz": "Mars/Base"}, "session_tz='Mars/Base': no such time zone"),
     ({"start": -1}, "start=-1"),
     ({"start": 1.5}, "start=1.5"),
 ])
