@@ -116,7 +116,7 @@ def run_options(func: Callable[..., R]) -> Callable[..., R]:
 def _check_extra(func: Callable[..., Any], extra: list[str], strategy: Any, takes_params: bool) -> None:
     """Refuse keywords that are no run option (and, with a strategy, none of its parameters)."""
     if not takes_params:
-        raise ParameterError(f"{func.__name__}() got {unknown_options(extra, list(OPTION_NAMES))}")
+        raise ParameterError(f"{func.__name__}(): {unknown_options(extra, list(OPTION_NAMES))}")
     known = getattr(strategy, "params", None)
     if not (isinstance(strategy, type) and isinstance(known, dict)):
         return  # not a strategy: the function says so itself

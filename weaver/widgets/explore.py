@@ -211,6 +211,11 @@ def explore(
 ) -> Explorer:
     """Return an interactive panel that backtests ``strategy`` on ``bars``.
 
+    The run options (see "Other Parameters") apply to every run of the panel; its cash,
+    commission (a rate) and slippage (basis points) controls start at their values and
+    override them. A commission or slippage given as a model or a function is shown, not
+    edited.
+
     Parameters
     ----------
     strategy
@@ -221,11 +226,6 @@ def explore(
         Run once with the initial settings, so the panel opens with a result.
     **params
         Initial parameter values (the strategy's defaults otherwise).
-
-    The run options (see "Other Parameters") apply to every run of the panel; its cash,
-    commission (a rate) and slippage (basis points) controls start at their values and
-    override them. A commission or slippage given as a model or a function is shown, not
-    edited.
 
     Examples
     --------

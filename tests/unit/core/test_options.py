@@ -109,7 +109,7 @@ def test_a_keyword_that_is_no_option_nor_parameter_is_refused_naming_it() -> Non
         entry(Fake, "b", cahs=5)
     with pytest.raises(ParameterError, match=r"'fats' \(did you mean 'fast'\?\), 'zz'"):
         entry(Fake, "b", fats=5, zz=1)
-    with pytest.raises(ParameterError, match=r"plain\(\) got 'cahs' \(did you mean 'cash'\?\) is not a run option"):
+    with pytest.raises(ParameterError, match=r"plain\(\): 'cahs' \(did you mean 'cash'\?\) is not a run option"):
         plain("f", {}, cahs=5)
 
 
