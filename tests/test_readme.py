@@ -31,3 +31,14 @@ def test_readme_lists_every_notebook_and_the_fill_rules() -> None:
     for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
         assert f"| `{notebook.name}` |" in text, notebook.name
     assert "### Fill rules" in text and "trailing stop" in text and "Time in force" in text
+
+
+def test_readme_lists_every_run_option() -> None:
+    import dataclasses
+
+    from weaver.core import RunConfig
+
+    text = (ROOT / "README.md").read_text()
+
+    for f in dataclasses.fields(RunConfig):
+        assert f"| `{f.name}` |" in text, f.name

@@ -25,6 +25,7 @@ _LAZY: dict[str, str] = {
     "StrategyError": "weaver.core.errors",
     "InvalidTransition": "weaver.core.errors",
     "OrderRejectedError": "weaver.core.errors",
+    "RunConfig": "weaver.core.config",
     "Strategy": "weaver.strategy",
     "param": "weaver.strategy",
     "backtest": "weaver.backtesting",
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from weaver.backtesting import BacktestResult, backtest, rehearse
     from weaver.backtesting.plots import compare
     from weaver.catalog import Catalog
+    from weaver.core.config import RunConfig
     from weaver.core.errors import (
         BacktestError,
         DataError,

@@ -7,19 +7,20 @@ the loop, vectorized, from the fills.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from weaver.backtesting.result import RunRecord, build_result
+from weaver.backtesting.result import BacktestResult, RunRecord, build_result
 from weaver.clock import BacktestClock, Cursor, epoch_micros, session_ends
 from weaver.core import Portfolio
-from weaver.core.errors import BacktestError, DataError, WeaverError
+from weaver.core.config import RunConfig
+from weaver.core.errors import BacktestError, DataError, ParameterError, WeaverError
+from weaver.core.options import run_options
 from weaver.runtime.driver import strategy_failed, wire_hooks
 from weaver.sim.broker import PriceDecimals, SimulatedBroker
 from weaver.strategy.base import IndicatorSpec, Strategy, as_arrays
@@ -155,6 +156,35 @@ class PreparedBars:
         return f"<PreparedBars {list(self.symbols)}: {len(self.index)} bars>"
 
 
+def make_broker(portfolio: Portfolio, config: RunConfig, *, symbols: Sequence[str], clock: Callable[[], datetime],
+                price_of: Callable[[str], float], decimals: PriceDecimals) -> SimulatedBroker:
+    """Return the simulated broker of a run with ``config``: its costs, fill model, limits and margin.
+
+    With a ``seed``, the run's fill model draws from a ``numpy.random.Generator`` of its own,
+    seeded with it: a copy of the config's model gets it, so every run with the seed draws
+    the same numbers and the caller's model is left as it was. Without one, a model keeps
+    the generator it was made with.
+    """
+    model, rng = config.fill_model, None
+    if config.seed is not None:
+        rng = np.random.default_rng(config.seed)
+        if model is not None:
+            import copy
+
+            model = copy.copy(model)
+            try:
+                model.rng = rng  # type: ignore[union-attr]
+            except AttributeError:
+                raise ParameterError(f"run option seed={config.seed}: the fill model {type(model).__name__} takes "
+                                     "no generator (it has no rng attribute)") from None
+            rng = None
+    return SimulatedBroker(
+        portfolio, symbols=symbols, clock=clock, price_of=price_of, commission=config.commission,
+        slippage=config.slippage, participation=config.participation, allow_short=config.allow_short,
+        fractional=config.fractional, fill_model=model, rng=rng, decimals=decimals, margin=config.margin,
+    )
+
+
 class Run:
     """One backtest's moving parts, built from validated bars; :meth:`execute` runs the loop."""
 
@@ -163,20 +193,15 @@ class Run:
         strategy_cls: type[Strategy],
         frames: Mapping[str, pd.DataFrame] | PreparedBars,
         params: dict[str, Any],
+        config: RunConfig,
         *,
-        cash: float,
-        commission: Any,
-        slippage: Any,
-        participation: float | None,
-        allow_short: bool,
-        fractional: bool,
-        session_tz: str,
         run_id: str = "bt",
-        start: Any = None,
     ) -> None:
         bars = frames if isinstance(frames, PreparedBars) else PreparedBars(frames)
+        self.config = config
+        fractional = config.fractional
         #: the first bar that trades: the bars before it only warm the indicators up
-        self.first = first_bar(bars.index, start)
+        self.first = first_bar(bars.index, config.start)
         self.strategy_cls = strategy_cls
         self.prepared = bars
         self.frames = bars.frames
@@ -189,26 +214,16 @@ class Run:
         self.arrays: dict[str, dict[str, np.ndarray]] = {sym: dict(a) for sym, a in bars.arrays.items()}
         self.has_bar: dict[str, np.ndarray | None] = dict(bars.has_bar)
         self.timeframe = bars.timeframe
-        self.session_end = bars.session_end(session_tz)
+        self.session_end = bars.session_end(config.session_tz)
         self.closes = dict(bars.closes)
         # a function of the cursor and the closes, not a method: the broker and the strategy
         # keep it, and a reference back to this run would tie every order, event and fill of
         # it into a cycle that only the garbage collector frees (reference counting does now)
         self.price_of: Callable[[str], float] = _price_lookup(self.cursor, bars.close_views)
-        self.initial_cash = Decimal(repr(float(cash)))
+        self.initial_cash = config.cash
         self.portfolio = Portfolio(cash=self.initial_cash, positions={})
-        self.broker = SimulatedBroker(
-            self.portfolio,
-            symbols=self.symbols,
-            clock=self.clock.now,
-            price_of=self.price_of,
-            commission=commission,
-            slippage=slippage,
-            participation=participation,
-            allow_short=allow_short,
-            fractional=fractional,
-            decimals=bars.decimals,
-        )
+        self.broker = make_broker(self.portfolio, config, symbols=self.symbols, clock=self.clock.now,
+                                  price_of=self.price_of, decimals=bars.decimals)
         datas = {
             sym: Data(sym, self.index, self.arrays[sym], self.cursor) for sym in self.symbols
         }
@@ -252,7 +267,7 @@ class Run:
         broker = self.broker
         return traded_part(RunRecord(
             strategy=self.strategy_cls.__name__, frames=self.frames, index=self.index, symbols=self.symbols,
-            closes=self.closes, timeframe=self.timeframe, initial_cash=self.initial_cash,
+            closes=self.closes, timeframe=self.timeframe, initial_cash=self.initial_cash, config=self.config,
             orders=list(broker.orders.values()), fill_log=broker.fill_log, fill_bars=self.fill_bars,
             refused=broker.refused,
         ), self.first)
@@ -407,23 +422,20 @@ def _aligned(frame: pd.DataFrame, index: pd.DatetimeIndex) -> tuple[dict[str, np
     return out, mask
 
 
+@run_options
 def backtest(
     strategy: type[Strategy],
     bars: BarsLike,
     *,
-    cash: float = 100_000,
-    commission: Any = None,
-    slippage: Any = None,
-    participation: float | None = None,
-    allow_short: bool = True,
-    fractional: bool = False,
-    lookahead_check: bool = True,
-    session_tz: str = "America/New_York",
     progress: Callable[[int, int], None] | None = None,
-    start: Any = None,
+    config: RunConfig,
     **params: Any,
-) -> Any:
+) -> BacktestResult:
     """Backtest ``strategy`` on ``bars`` and return a :class:`~weaver.backtesting.BacktestResult`.
+
+    The run options (cash, costs, fills, margin, ``start`` …) are keywords, or one
+    ``config=RunConfig(...)``; see "Other Parameters". The result carries them as
+    ``result.config`` and the strategy's parameters as ``result.params``.
 
     Parameters
     ----------
@@ -432,73 +444,54 @@ def backtest(
     bars
         A frame from :func:`weaver.load_bars`, a dict ``{symbol: frame}`` for several symbols
         (sharing one cash account), or a path to a CSV or Parquet file.
-    cash
-        Starting cash.
-    commission
-        None, a fraction of notional (``0.001`` = 0.1%), a model from :mod:`weaver.sim`
-        (``PerShare``, ``Percent``, ``PerOrder``, combined with ``+``) or ``f(qty, price)``.
-    slippage
-        None, basis points as a number, or ``f(order, price, bar) -> price``.
-    participation
-        At most this fraction of a bar's volume fills per bar; the rest keeps working.
-    allow_short, fractional
-        Allow short sales; allow fractional quantities.
-    lookahead_check
-        Refuse indicators whose values depend on later bars (on by default).
-    session_tz
-        The exchange's time zone, where intraday sessions (and day orders) end.
     progress
         ``progress(done, total)``, called about a hundred times along the loop.
-    start
-        The first bar that trades: a bar position or a time (``"2010-01-01"``). The bars
-        before it are a warm-up: indicators are computed over them, nothing trades, and the
-        result (equity, trades, statistics) covers the bars from ``start`` on.
     **params
         The strategy's parameters; unknown names or wrong types raise ``ParameterError``.
+
+    Returns
+    -------
+    BacktestResult
+        Trades, orders, fills, equity, statistics and charts of the run.
+
+    Raises
+    ------
+    ParameterError
+        For a keyword that is neither a run option nor a parameter of the strategy, or a
+        value either refuses, before any bar runs.
+    BacktestError
+        If ``strategy`` is not a Strategy subclass, or the strategy's code fails
+        (:class:`~weaver.StrategyError`).
+    DataError
+        For bars :func:`weaver.load_bars` refuses.
     """
     if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
         raise BacktestError(f"strategy must be a weaver.Strategy subclass, got {strategy!r}")
     values = strategy.validate_params(**params)
-    return run_backtest(
-        strategy, prepare_bars(bars), values, cash=cash, commission=commission,
-        slippage=slippage, participation=participation, allow_short=allow_short,
-        fractional=fractional, lookahead_check=lookahead_check, session_tz=session_tz,
-        progress=progress, start=start,
-    )
+    return run_backtest(strategy, prepare_bars(bars), values, config=config, progress=progress)
 
 
+@run_options
 def run_backtest(
     strategy: type[Strategy],
     frames: Mapping[str, pd.DataFrame] | PreparedBars,
     params: dict[str, Any],
     *,
-    cash: float = 100_000,
-    commission: Any = None,
-    slippage: Any = None,
-    participation: float | None = None,
-    allow_short: bool = True,
-    fractional: bool = False,
-    lookahead_check: bool = True,
-    session_tz: str = "America/New_York",
     progress: Callable[[int, int], None] | None = None,
-    start: Any = None,
-) -> Any:
+    config: RunConfig,
+) -> BacktestResult:
     """Backtest on bars already validated by :func:`prepare_bars` with checked ``params``.
 
     The entry point for callers that run many backtests on the same bars (sweeps), so the
     bars are validated once; :func:`backtest` is this plus the checks. Such callers pass
     :class:`PreparedBars` made once from the frames, so the engine lays the bars out once too;
-    the results are the same as with the frames.
+    the results are the same as with the frames. It takes the same run options.
     """
     import time
 
     t0 = time.perf_counter()
-    run = Run(
-        strategy, frames, params, cash=cash, commission=commission, slippage=slippage,
-        participation=participation, allow_short=allow_short, fractional=fractional,
-        session_tz=session_tz, start=start,
-    )
-    guard = run.initialize(lookahead_check)
+    run = Run(strategy, frames, params, config)
+    guard = run.initialize(config.lookahead_check)
     t1 = time.perf_counter()
     run.execute(progress)
     t2 = time.perf_counter()

@@ -13,56 +13,45 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
-from weaver.backtesting.engine import BarsLike, PreparedBars, first_bar, prepare_bars, traded_part
+from weaver.backtesting.engine import BarsLike, PreparedBars, first_bar, make_broker, prepare_bars, traded_part
 from weaver.backtesting.result import BacktestResult, RunRecord, build_result
 from weaver.clock.replay import ReplayClock
-from weaver.core import Portfolio
+from weaver.core import Portfolio, RunConfig
 from weaver.core.errors import BacktestError
+from weaver.core.options import run_options
 from weaver.runtime import Driver
 from weaver.strategy.base import Strategy
 
 __all__ = ["rehearse"]
 
 
+@run_options
 def rehearse(
     strategy: type[Strategy],
     bars: BarsLike,
     *,
-    cash: float = 100_000,
-    commission: Any = None,
-    slippage: Any = None,
-    participation: float | None = None,
-    allow_short: bool = True,
-    fractional: bool = False,
-    lookahead_check: bool = True,
-    session_tz: str = "America/New_York",
     progress: Callable[[int, int], None] | None = None,
-    start: Any = None,
+    config: RunConfig,
     **params: Any,
 ) -> BacktestResult:
     """Run ``strategy`` on ``bars`` fed one at a time, as a paper run will, and return the result.
 
-    It takes :func:`weaver.backtest`'s options and parameters and returns the same result
+    It takes :func:`weaver.backtest`'s run options and parameters and returns the same result
     type. Each bar joins a growing history; Weaver's own indicators update in O(1) a bar with
     the values of the vectorized pass, any other indicator is recomputed on the history so far
     (or its declared ``window``); the simulated broker fills orders by the same rules. The
-    strategy's ``init()`` runs on the first bar, and its indicators' look-ahead check on the
-    history known then.
+    strategy's ``init()`` runs on the first bar, and its indicators' look-ahead check
+    (``lookahead_check``) on the history known then. With ``start``, the bars before it are
+    fed as a warm-up, without trading, and the result covers the bars from it on.
 
     Parameters
     ----------
-    strategy, bars, cash, commission, slippage, participation, allow_short, fractional, session_tz
+    strategy, bars
         As for :func:`weaver.backtest`.
-    lookahead_check
-        Check the declared indicators on the history known at ``init()``.
     progress
         ``progress(done, total)``, called about a hundred times along the run.
-    start
-        The first bar that trades (a bar position or a time): the bars before it are fed as
-        a warm-up, without trading, and the result covers the bars from it on.
     **params
         The strategy's parameters; unknown names or wrong types raise ``ParameterError``.
 
@@ -72,25 +61,20 @@ def rehearse(
         As :func:`weaver.backtest` returns; on the same bars, options and parameters, the
         same orders, fills, trades and equity.
     """
-    from weaver.sim import SimulatedBroker
-
     if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
         raise BacktestError(f"strategy must be a weaver.Strategy subclass, got {strategy!r}")
     values = strategy.validate_params(**params)
     t0 = time.perf_counter()
     prepared = PreparedBars(prepare_bars(bars))
-    first = first_bar(prepared.index, start)
-    clock = ReplayClock(prepared.micros, prepared.arrays, prepared.has_bar, prepared.session_end(session_tz))
-    initial_cash = Decimal(repr(float(cash)))
+    first = first_bar(prepared.index, config.start)
+    clock = ReplayClock(prepared.micros, prepared.arrays, prepared.has_bar, prepared.session_end(config.session_tz))
+    initial_cash = config.cash
     portfolio = Portfolio(cash=initial_cash, positions={})
     driver: Driver | None = None
-    broker = SimulatedBroker(
-        portfolio, symbols=prepared.symbols, clock=clock.now, price_of=lambda symbol: driver.price_of(symbol),
-        commission=commission, slippage=slippage, participation=participation, allow_short=allow_short,
-        fractional=fractional, decimals=prepared.decimals,
-    )
+    broker = make_broker(portfolio, config, symbols=prepared.symbols, clock=clock.now,
+                         price_of=lambda symbol: driver.price_of(symbol), decimals=prepared.decimals)
     driver = Driver(strategy, values, broker=broker, clock=clock, portfolio=portfolio, symbols=prepared.symbols,
-                    fractional=fractional, lookahead_check=lookahead_check)
+                    fractional=config.fractional, lookahead_check=config.lookahead_check)
     t1 = time.perf_counter()
     n = len(prepared)
     every = max(1, n // 100)
@@ -106,7 +90,7 @@ def rehearse(
     t2 = time.perf_counter()
     record = RunRecord(
         strategy=strategy.__name__, frames=prepared.frames, index=prepared.index, symbols=list(prepared.symbols),
-        closes=dict(prepared.closes), timeframe=prepared.timeframe, initial_cash=initial_cash,
+        closes=dict(prepared.closes), timeframe=prepared.timeframe, initial_cash=initial_cash, config=config,
         orders=list(broker.orders.values()), fill_log=broker.fill_log, fill_bars=driver.fill_bars, refused=broker.refused,
     )
     result = build_result(traded_part(record, first), values)

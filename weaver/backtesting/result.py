@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from weaver.core import Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from weaver.core import Order, OrderSide, OrderStatus, OrderType, RunConfig, TimeInForce
 from weaver.core.fills import RECORD_WIDTH
 
 if TYPE_CHECKING:
@@ -29,6 +29,11 @@ class BacktestResult:
 
     Attributes
     ----------
+    config
+        The run options it ran with (:class:`~weaver.core.config.RunConfig`): with
+        ``params`` and the bars, what describes the run.
+    params
+        Every strategy parameter's value, the defaults filled in.
     trades
         One row per round trip (FIFO lots): symbol, side ("long"/"short"), qty, entry and
         exit time and price, pnl (after commission), return_pct, duration, commission. A
@@ -51,6 +56,7 @@ class BacktestResult:
         *,
         strategy: str,
         params: dict[str, Any],
+        config: RunConfig,
         bars: dict[str, pd.DataFrame],
         trades: pd.DataFrame | dict[str, Any],
         orders: pd.DataFrame | list[Order],
@@ -63,6 +69,7 @@ class BacktestResult:
     ) -> None:
         self.strategy = strategy
         self.params = params
+        self.config = config
         self.bars = bars
         self._trades = trades
         self._orders = orders
@@ -214,6 +221,8 @@ class RunRecord:
         The bar size.
     initial_cash
         The starting cash.
+    config
+        The run options it ran with.
     orders
         Every order placed, in submission order.
     fill_log
@@ -231,6 +240,7 @@ class RunRecord:
     closes: dict[str, np.ndarray]
     timeframe: str | None
     initial_cash: Decimal
+    config: RunConfig
     orders: list[Order]
     fill_log: list[Any]
     fill_bars: list[int] = field(default_factory=list)
@@ -270,6 +280,7 @@ def build_result(run: RunRecord, params: dict[str, Any]) -> BacktestResult:
     return BacktestResult(
         strategy=run.strategy,
         params=params,
+        config=run.config,
         bars=run.frames,
         trades=_trade_columns(fills, run),  # tabled on first use
         orders=orders,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from weaver.core._checks import to_decimal
 from weaver.core.bar import Bar
+from weaver.core.config import FillModelLike, RunConfig
 from weaver.core.enums import (
     OrderSide,
     OrderStatus,
@@ -61,6 +62,7 @@ __all__ = [
     "Envelope",
     "EventLog",
     "Fill",
+    "FillModelLike",
     "FillRecord",
     "InvalidOrder",
     "InvalidTransition",
@@ -85,6 +87,7 @@ __all__ = [
     "Portfolio",
     "Position",
     "RunMode",
+    "RunConfig",
     "RunStatus",
     "StrategyError",
     "Tick",

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from weaver.core.config import RunConfig
+
 #: the statistics a sweep row carries, in :func:`weaver.backtesting.stats.compute_stats`'s order
 STAT_NAMES: tuple[str, ...] = (
     "start", "end", "duration", "exposure_pct", "equity_start", "equity_final", "equity_peak",
@@ -33,10 +35,10 @@ Item = tuple[int, "str | None", dict[str, Any]]
 
 @dataclass(frozen=True)
 class Job:
-    """How every combination of a sweep runs: the strategy class and the backtest options."""
+    """How every combination of a sweep runs: the strategy class and the run options."""
 
     strategy: type
-    options: dict[str, Any] = field(default_factory=dict)
+    config: RunConfig = field(default_factory=RunConfig)
 
 
 class SweepBars(dict):
@@ -88,7 +90,7 @@ def run_items(job: Job, frames: dict[str, Any], items: list[Item]) -> tuple[list
         row: dict[str, Any] = {"_pos": pos}
         try:
             bars = shared.prepared(symbol)
-            stats = run_backtest(job.strategy, bars, params, **job.options).stats
+            stats = run_backtest(job.strategy, bars, params, config=job.config).stats
             row.update({k: _plain(stats[k]) for k in STAT_NAMES})
             row["error"] = None
         except Exception as exc:  # one bad combination must not sink the sweep

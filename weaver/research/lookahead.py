@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from weaver.backtesting.engine import BarsLike, PreparedBars, Run, prepare_bars
-from weaver.core import Order, OrderType, TimeInForce
+from weaver.core import Order, OrderType, RunConfig, TimeInForce
 from weaver.core.errors import BacktestError, DataError, LookAheadError, ParameterError
+from weaver.core.options import run_options
 from weaver.strategy.base import Strategy
 
 __all__ = ["LookAheadCheck", "check_lookahead"]
@@ -112,18 +113,13 @@ class LookAheadCheck:
                 f"<small style='color:#666'>{timing}</small></div>")
 
 
+@run_options
 def check_lookahead(
     strategy: type[Strategy],
     bars: BarsLike,
     *,
     cuts: int = 8,
-    cash: float = 100_000,
-    commission: Any = None,
-    slippage: Any = None,
-    participation: float | None = None,
-    allow_short: bool = True,
-    fractional: bool = False,
-    session_tz: str = "America/New_York",
+    config: RunConfig,
     **params: Any,
 ) -> LookAheadCheck:
     """Check that ``strategy``'s orders on a bar do not depend on the bars after it.
@@ -152,7 +148,13 @@ def check_lookahead(
     says nothing of what the strategy computes but does not act on. The always-on guard
     still runs on the whole history, and an indicator it refuses fails the check. Runs must
     repeat themselves: a strategy drawing random numbers without a fixed seed (or a
-    ``slippage`` function that does) places different orders in each run and fails.
+    ``slippage`` function, or a fill model without ``seed=``, that does) places different
+    orders in each run and fails.
+
+    Every run uses the run options (see "Other Parameters"), but two: each runs from the
+    first bar (``start`` is not used: the check compares the orders of the whole history)
+    and with the guard on (``lookahead_check`` is not used). A cut run's sessions end where
+    they end in the whole history (not at its own last bar), so day orders expire alike.
 
     Parameters
     ----------
@@ -162,9 +164,6 @@ def check_lookahead(
         As for :func:`weaver.backtest`: a frame, a dict ``{symbol: frame}`` or a file path.
     cuts
         How many cut histories to run (at most one per bar that can be cut).
-    cash, commission, slippage, participation, allow_short, fractional, session_tz
-        As for :func:`weaver.backtest`; every run uses them. A cut run's sessions end where
-        they end in the whole history (not at its own last bar), so day orders expire alike.
     **params
         The strategy's parameters; unknown names or wrong types raise ``ParameterError``.
 
@@ -189,8 +188,8 @@ def check_lookahead(
         raise BacktestError(f"strategy must be a weaver.Strategy subclass, got {strategy!r}")
     wanted = _number_of_cuts(cuts)
     values = strategy.validate_params(**params)
-    options = {"cash": cash, "commission": commission, "slippage": slippage, "participation": participation,
-               "allow_short": allow_short, "fractional": fractional, "session_tz": session_tz}
+    config = config.replace(start=None, lookahead_check=True)
+    session_tz = config.session_tz
     frames = prepare_bars(bars)
     prepared = PreparedBars(frames)
     index = prepared.index
@@ -206,7 +205,7 @@ def check_lookahead(
                               seconds=time.perf_counter() - started)
 
     try:
-        whole = _Outcome.of(Run(strategy, prepared, values, **options), index, guard=True)
+        whole = _Outcome.of(Run(strategy, prepared, values, config), index, guard=True)
     except LookAheadError as exc:  # the always-on guard refused an indicator: no need to cut
         return verdict(False, None, f"{exc} (the always-on guard refuses it before any order is compared)", [], 1)
     cut_bars = _cut_bars(len(index), _first_cut(strategy.__name__, whole, len(index), when), whole.bars, wanted)
@@ -215,7 +214,7 @@ def check_lookahead(
     for c in cut_bars:
         cut = _CutBars(_frames_up_to(frames, index[c]), session_tz, ends[: c + 1])
         try:
-            run = Run(strategy, cut, values, **options)
+            run = Run(strategy, cut, values, config)
         except Exception as exc:  # noqa: BLE001 - a finding, reported with the cut
             outcome = _Outcome.failed(exc, c)
         else:

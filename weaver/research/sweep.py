@@ -7,7 +7,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from weaver.core.config import RunConfig
 from weaver.core.errors import ParameterError, WeaverError
+from weaver.core.options import run_options
 from weaver.research._work import (
     COUNT_NAMES,
     LOWER_IS_BETTER,
@@ -45,11 +47,17 @@ class SweepResult:
         Wall-clock seconds of the sweep.
     info
         Run facts: ``compute_seconds`` (summed over workers), ``batches``, ``restarts`` …
+    config
+        The run options every combination ran with (:class:`~weaver.core.config.RunConfig`).
+    params
+        Each row's strategy parameters, every one of them, in the rows' order.
     """
 
     def __init__(self, *, strategy: type, frame: pd.DataFrame, params: list[dict[str, Any]], names: list[str],
-                 metric: str, method: str, executor: str, elapsed: float, info: dict[str, Any]) -> None:
+                 metric: str, method: str, executor: str, elapsed: float, info: dict[str, Any],
+                 config: RunConfig) -> None:
         self.strategy = strategy
+        self.config = config
         self.frame = frame
         self.params = params
         self.names = names
@@ -138,6 +146,7 @@ def _check_metric(metric: str) -> str:
     return metric
 
 
+@run_options
 def sweep(
     strategy: type,
     bars: Any,
@@ -147,18 +156,14 @@ def sweep(
     executor: Any = None,
     method: str = "auto",
     per_symbol: bool = False,
-    cash: float = 100_000,
-    commission: Any = None,
-    slippage: Any = None,
-    participation: float | None = None,
-    allow_short: bool = True,
-    fractional: bool = False,
-    lookahead_check: bool = True,
-    session_tz: str = "America/New_York",
     progress: bool = True,
+    config: RunConfig,
     **grid: Any,
 ) -> SweepResult:
     """Backtest ``strategy`` on every combination of ``grid`` and return a :class:`SweepResult`.
+
+    Every combination runs with the same run options (keywords, or ``config=RunConfig(...)``;
+    see "Other Parameters"), which the result keeps as ``config``.
 
     Parameters
     ----------
@@ -182,8 +187,6 @@ def sweep(
     per_symbol
         With several symbols: backtest each symbol on its own (a ``symbol`` column) instead
         of one portfolio sharing cash.
-    cash, commission, slippage, participation, allow_short, fractional, lookahead_check, session_tz
-        As for :func:`weaver.backtest`.
     progress
         Show a progress bar (tqdm; a widget in notebooks).
     **grid
@@ -193,7 +196,8 @@ def sweep(
     ------
     ParameterError
         Before any work: an empty grid, an unknown parameter or value, a constraint leaving
-        nothing, an unknown metric or method, or a method the strategy does not qualify for.
+        nothing, an unknown metric or method, a method the strategy (or a run option) does
+        not qualify for, or a keyword that is neither a run option nor a parameter.
     """
     from weaver.backtesting.engine import prepare_bars
     from weaver.core.errors import BacktestError
@@ -212,10 +216,7 @@ def sweep(
     for params in combos:
         for sym in symbols:
             items.append((len(items), sym, params))
-    options = {"cash": cash, "commission": commission, "slippage": slippage, "participation": participation,
-               "allow_short": allow_short, "fractional": fractional, "lookahead_check": lookahead_check,
-               "session_tz": session_tz}
-    chosen = _choose_method(strategy, method, options, frames, per_symbol)
+    chosen = _choose_method(strategy, method, config, frames, per_symbol)
 
     rows: dict[int, dict[str, Any]] = {}
     bar = _progress(progress, len(items), f"{strategy.__name__} sweep")
@@ -230,14 +231,14 @@ def sweep(
             from weaver.research.vectorized import run_vectorized
 
             where = "in-process"
-            info = run_vectorized(strategy, frames, items, options, on_rows)
+            info = run_vectorized(strategy, frames, items, config, on_rows)
         else:
             from weaver.research.executors import resolve_executor
 
             runner = resolve_executor(executor)
             where = runner.name
             # untimed: executors time their first combinations where they run them
-            info = runner.run(Job(strategy, options), frames, items, on_rows)
+            info = runner.run(Job(strategy, config), frames, items, on_rows)
     finally:
         bar.close()
     missing = [pos for pos in range(len(items)) if pos not in rows]
@@ -245,15 +246,16 @@ def sweep(
         raise BacktestError(f"the sweep lost {len(missing)} of {len(items)} combinations (first: {items[missing[0]][2]})")
     frame = _frame(items, names, per_symbol, [rows[pos] for pos in range(len(items))])
     return SweepResult(strategy=strategy, frame=frame, params=[p for _, _, p in items], names=names, metric=metric,
-                       method=chosen, executor=where, elapsed=time.perf_counter() - started, info=info)
+                       method=chosen, executor=where, elapsed=time.perf_counter() - started, info=info,
+                       config=config)
 
 
-def _choose_method(strategy: type, method: str, options: dict[str, Any], frames: dict[str, Any], per_symbol: bool) -> str:
+def _choose_method(strategy: type, method: str, config: RunConfig, frames: dict[str, Any], per_symbol: bool) -> str:
     if method == "event":
         return "event"
     from weaver.research.vectorized import unsupported
 
-    reason = unsupported(strategy, options, frames, per_symbol)
+    reason = unsupported(strategy, config, frames, per_symbol)
     if reason is None:
         return "vectorized"
     if method == "vectorized":

@@ -20,7 +20,8 @@ fill, DESIGN §4), while vectorbt checks the cost at the fill alone. Every entry
 both ways after the simulation; a combination with an entry on which they disagree (or come
 within a rounding error of the cash) is run by the event engine instead, so every row is the
 engine's number. ``info["event_rows"]`` counts them. Slippage, volume participation, commission models other than a
-plain rate, and portfolios of several symbols sharing cash need the event-driven path.
+plain rate, a fill model of one's own, margin, a ``start`` after a warm-up, and portfolios of several
+symbols sharing cash need the event-driven path.
 
 vectorbt (and numba) are imported only here. Its compiled functions are cached on disk (numba
 ``cache=True``, turned on for Weaver's calls only: :func:`cached_simulators`), so a second
@@ -41,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from weaver.core.config import RunConfig
 from weaver.research._work import STAT_NAMES, Item
 
 _FIELDS = ("open", "high", "low", "close", "volume")
@@ -56,19 +58,25 @@ def size_parameter(strategy: type) -> str | None:
     return name if name in getattr(strategy, "params", {}) else None
 
 
-def unsupported(strategy: type, options: dict[str, Any], frames: dict[str, Any], per_symbol: bool) -> str | None:
-    """Return why the vectorized path cannot run this sweep, or None when it can."""
+def unsupported(strategy: type, config: RunConfig, frames: dict[str, Any], per_symbol: bool) -> str | None:
+    """Return why the vectorized path cannot run this sweep with ``config``, or None when it can."""
     if not callable(getattr(strategy, "signals", None)):
         return f"{strategy.__name__} has no signals(data, **params) classmethod"
     if size_parameter(strategy) is None:
         return (f"{strategy.__name__} does not say how many shares an entry buys: set vector_size = "
                 "'<parameter>' on the class (or give it a 'qty' parameter)")
-    if options.get("slippage") not in (None, 0):
+    if config.slippage not in (None, 0):
         return "slippage needs the event-driven path"
-    if options.get("participation") is not None:
+    if config.participation is not None:
         return "volume participation needs the event-driven path"
-    if _fee_rate(options.get("commission")) is None:
-        return f"commission {options.get('commission')!r} is not a plain rate; it needs the event-driven path"
+    if _fee_rate(config.commission) is None:
+        return f"commission {config.commission!r} is not a plain rate; it needs the event-driven path"
+    if config.fill_model is not None:
+        return "a fill model of your own needs the event-driven path"
+    if config.margin != 1:
+        return f"margin={config.margin} (buying power beyond the cash) needs the event-driven path"
+    if config.start is not None:
+        return f"start={config.start!r} (a warm-up before the first bar that trades) needs the event-driven path"
     if len(frames) > 1 and not per_symbol:
         return "a portfolio of several symbols sharing cash needs the event-driven path (or per_symbol=True)"
     return None
@@ -140,7 +148,7 @@ def run_vectorized(
     strategy: type,
     frames: dict[str, pd.DataFrame],
     items: list[Item],
-    options: dict[str, Any],
+    config: RunConfig,
     on_rows: Callable[[list[dict[str, Any]]], None],
 ) -> dict[str, Any]:
     """Simulate every item with vectorbt; report rows (as the event path's) through ``on_rows``.
@@ -151,8 +159,8 @@ def run_vectorized(
     from weaver.research._work import Job, run_items
 
     vbt = import_vectorbt()
-    fee = _fee_rate(options.get("commission")) or 0.0
-    cash = float(options.get("cash", 100_000))
+    fee = _fee_rate(config.commission) or 0.0
+    cash = float(config.cash)
     size_name = size_parameter(strategy)
     started = time.perf_counter()
     by_symbol: dict[str | None, list[Item]] = {}
@@ -171,7 +179,7 @@ def run_vectorized(
             deferred += [item for item, row in zip(chunk, rows, strict=True) if row is None]
             on_rows([row for row in rows if row is not None])
     if deferred:
-        on_rows(run_items(Job(strategy, options), frames, deferred)[0])
+        on_rows(run_items(Job(strategy, config), frames, deferred)[0])
     return {"compute_seconds": time.perf_counter() - started, "event_rows": len(deferred)}
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from weaver.core.errors import ParameterError
+from weaver.core.config import RunConfig
+from weaver.core.errors import ParameterError, WeaverError
+from weaver.core.options import run_options
 from weaver.research.grid import Combination
 
 if TYPE_CHECKING:
@@ -32,11 +35,15 @@ class WalkForwardResult:
         Statistics of the stitched curve and the out-of-sample trades.
     sweeps
         Each fold's in-sample :class:`~weaver.research.SweepResult`.
+    config
+        The run options of every fold's sweep and test run (:class:`~weaver.core.config.RunConfig`);
+        each test run starts with the capital the previous fold ended with, at its window.
     """
 
     def __init__(self, *, strategy: type, metric: str, names: list[str], folds: pd.DataFrame, equity: pd.Series,
-                 trades: pd.DataFrame, stats: pd.Series, sweeps: list[SweepResult]) -> None:
+                 trades: pd.DataFrame, stats: pd.Series, sweeps: list[SweepResult], config: RunConfig) -> None:
         self.strategy = strategy
+        self.config = config
         self.metric = metric
         self.names = names
         self.folds = folds
@@ -132,6 +139,7 @@ def folds(index: pd.DatetimeIndex, train: Any, test: Any, step: Any = None, anch
     return out
 
 
+@run_options
 def walk_forward(
     strategy: type,
     bars: Any,
@@ -144,14 +152,8 @@ def walk_forward(
     constraint: Callable[[Combination], bool] | None = None,
     executor: Any = None,
     method: str = "auto",
-    cash: float = 100_000,
-    commission: Any = None,
-    slippage: Any = None,
-    participation: float | None = None,
-    allow_short: bool = True,
-    fractional: bool = False,
-    session_tz: str = "America/New_York",
     progress: bool = True,
+    config: RunConfig,
     **grid: Any,
 ) -> WalkForwardResult:
     """Optimize ``grid`` on each training window, trade the best parameters on the next test window.
@@ -161,7 +163,9 @@ def walk_forward(
     window: it starts flat with the capital the previous fold ended with, and its indicators
     are warmed up on the bars before the window (``start=`` of :func:`weaver.backtest`), so
     the window trades from its first bar as a continuous run with those parameters would.
-    The test equity curves are stitched into one.
+    The test equity curves are stitched into one. Every sweep and test run takes the run
+    options (see "Other Parameters"), but ``start``, which each fold sets itself; ``cash``
+    is the first fold's.
 
     Parameters
     ----------
@@ -170,13 +174,13 @@ def walk_forward(
         distance between folds) defaults to ``test``, so test windows tile the history.
     anchored
         Train every fold from the first bar (an expanding window) instead of a rolling one.
-    metric, constraint, executor, method, cash, commission, slippage, participation, allow_short, fractional, session_tz, progress, **grid
+    metric, constraint, executor, method, progress, **grid
         As for :func:`weaver.sweep`.
 
     Raises
     ------
     ParameterError
-        For a bad grid or windows that do not fit the bars, before any work.
+        For a bad grid or windows that do not fit the bars, or a ``start``, before any work.
     """
     import numpy as np
     import pandas as pd
@@ -189,12 +193,13 @@ def walk_forward(
     from weaver.research.sweep import _check_metric, _progress, sweep
 
     _check_metric(metric)
+    if config.start is not None:
+        raise ParameterError(f"run option start={config.start!r}: walk_forward sets each test window's start itself "
+                             "(the bars before the window warm it up); cut the bars instead")
     names, _ = expand_grid(strategy, grid, constraint)  # fail on a bad grid before any work
     frames = prepare_bars(bars)
     index = _merged_index(frames)
     windows = folds(index, train, test, step, anchored)
-    options = {"cash": cash, "commission": commission, "slippage": slippage, "participation": participation,
-               "allow_short": allow_short, "fractional": fractional, "session_tz": session_tz}
 
     def window(a: int, b: int) -> dict[str, pd.DataFrame]:
         lo, hi = index[a], index[b - 1]
@@ -207,30 +212,32 @@ def walk_forward(
 
     rows, sweeps, pieces, trades, exposure = [], [], [], [], []
     counts = [0, 0, 0]  # orders placed, rejected, reduced over the test windows
-    capital = float(cash)
+    capital: Decimal | float = config.cash  # then each fold's final equity, taken exactly by RunConfig
     bar = _progress(progress, len(windows), f"{strategy.__name__} walk-forward")
     try:
         for k, (a, b, c, d) in enumerate(windows):
             row: dict[str, Any] = {"fold": k, "train_start": index[a], "train_end": index[b - 1],
                                    "test_start": index[c], "test_end": index[d - 1]}
             res = sweep(strategy, window(a, b), metric=metric, constraint=constraint, executor=executor,
-                        method=method, progress=False, **options, **grid)
+                        method=method, progress=False, config=config, **grid)
             sweeps.append(res)
             test_frames = window(c, d)
             try:
                 best = res.best(metric)
+                if not capital > 0:  # a fold that lost everything (on margin, or short) leaves none to trade
+                    raise WeaverError(f"no capital left to trade: the previous fold ended with {float(capital):,.2f}")
             except Exception as exc:
                 row.update({n: None for n in names})
                 row.update({f"is_{metric}": np.nan, f"oos_{metric}": np.nan, "oos_return": 0.0,
                             "oos_trades": 0, "error": str(exc)})
-                flat = pd.Series(capital, index=_merged_index(test_frames), name="equity")
+                flat = pd.Series(float(capital), index=_merged_index(test_frames), name="equity")
                 pieces.append(flat)
                 exposure.append(np.zeros(len(flat), dtype=bool))
             else:
                 params = res.best_params(metric)
                 # the bars before the window warm the indicators up: the window trades as a
                 # continuous run with these parameters would from its first bar
-                out = run_backtest(strategy, window(0, d), params, **{**options, "cash": capital}, start=c)
+                out = run_backtest(strategy, window(0, d), params, config=config.replace(cash=capital, start=c))
                 st = out.stats
                 row.update({n: params[n] for n in names})
                 row.update({f"is_{metric}": best[metric], f"oos_{metric}": st[metric],
@@ -256,4 +263,4 @@ def walk_forward(
     fold_frame = pd.DataFrame(rows, columns=["fold", "train_start", "train_end", "test_start", "test_end", *names,
                                              f"is_{metric}", f"oos_{metric}", "oos_return", "oos_trades", "error"])
     return WalkForwardResult(strategy=strategy, metric=metric, names=names, folds=fold_frame, equity=equity,
-                             trades=trade_frame, stats=stats, sweeps=sweeps)
+                             trades=trade_frame, stats=stats, sweeps=sweeps, config=config)

@@ -22,9 +22,14 @@ Conventions (documented defaults, each pinned by a test in ``tests/unit/sim``):
   it honours a gap without dropping the order.
 - ``refused`` lists, in order, every order refused in whole or in part: rejected at
   submit, or canceled (reduced or not) for lack of cash at the fill.
-- Short sales are allowed by default and credit their proceeds to cash; there is no
-  margin model. With ``allow_short=False`` a sell that would take the position, net of
-  open sell orders, below zero is rejected.
+- Buying power (DESIGN §4): the cash checks at submit and at the fill let a buy spend
+  ``cash + (margin - 1) * equity``, equity being cash plus the positions marked at
+  ``price_of`` (the symbol being filled at its fill price). ``margin=1`` (the default) is a
+  cash account: the amount is the cash, and the checks and their messages are the ones
+  above. A margin account's cash goes below zero when it borrows.
+- Short sales are allowed by default and credit their proceeds to cash; margin does not
+  limit them. With ``allow_short=False`` a sell that would take the position, net of open
+  sell orders, below zero is rejected.
 - Time in force: DAY expires on the first bar with ``session_end=True`` it sees (the
   last bar of the session in which it was first eligible); GTC persists; IOC and FOK are
   decided on their first eligible bar (IOC cancels its unfilled remainder; FOK fills in
@@ -42,7 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -132,6 +137,11 @@ def _money(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
+def _number(value: Decimal) -> str:
+    """Format a multiplier for a message: Decimal('1.50') -> '1.5', Decimal('10') -> '10'."""
+    return format(value.normalize(), "f")
+
+
 class SimulatedBroker:
     """A broker that fills orders against bars, for backtests and the emulator.
 
@@ -164,12 +174,15 @@ class SimulatedBroker:
     decimals
         The bar prices' Decimals, to share between brokers over the same bars (a sweep's);
         by default the broker's own.
+    margin
+        The buying-power multiplier, >= 1: a buy may spend ``cash + (margin - 1) * equity``
+        (1: a cash account).
 
     Raises
     ------
     ValueError
-        If ``participation`` is not in (0, 1], or ``slippage``/``rng`` come with a
-        ``fill_model`` (give them to the model instead).
+        If ``participation`` is not in (0, 1], ``margin`` is below 1, or
+        ``slippage``/``rng`` come with a ``fill_model`` (give them to the model instead).
     """
 
     def __init__(
@@ -187,9 +200,17 @@ class SimulatedBroker:
         fill_model: FillModel | None = None,
         rng: np.random.Generator | None = None,
         decimals: PriceDecimals | None = None,
+        margin: Decimal | float | int | str = 1,
     ) -> None:
         if participation is not None and not 0 < participation <= 1:
             raise ValueError(f"participation must be in (0, 1], got {participation!r}")
+        try:
+            multiple = margin if isinstance(margin, Decimal) else Decimal(
+                repr(float(margin)) if isinstance(margin, float) else str(margin))
+        except InvalidOperation:
+            multiple = Decimal("NaN")
+        if not (multiple.is_finite() and multiple >= 1):
+            raise ValueError(f"margin must be a number >= 1 (1: a cash account), got {margin!r}")
         if fill_model is not None and (slippage is not None or rng is not None):
             raise ValueError("pass slippage and rng to the fill model, not to SimulatedBroker")
         self.portfolio = portfolio
@@ -201,6 +222,9 @@ class SimulatedBroker:
         self.participation = participation
         self.allow_short = allow_short
         self.fractional = fractional
+        self.margin = multiple
+        # what the equity adds to the cash a buy may spend; zero (falsy) for a cash account
+        self._leverage = multiple - 1
         self.fill_model = fill_model if fill_model is not None else FillModel(
             slippage=slippage, rng=rng
         )
@@ -301,14 +325,18 @@ class SimulatedBroker:
         return {s: p for s, p in self.portfolio.positions.items() if p.qty}
 
     def account(self) -> Account:
-        """Return cash, equity at ``price_of`` and buying power (cash less open buy reserves)."""
+        """Return cash, equity at ``price_of`` and buying power.
+
+        Buying power is the cash less what open buys reserve, plus ``(margin - 1) * equity``.
+        """
         positions = self.positions()
         prices = {s: Decimal(repr(float(self.price_of(s)))) for s in positions}
         cash = self.portfolio.cash
+        equity = self.portfolio.equity(prices)
         return Account(
             cash=cash,
-            equity=self.portfolio.equity(prices),
-            buying_power=cash - self._reserved(None),
+            equity=equity,
+            buying_power=cash - self._reserved(None) + self._leverage * equity,
         )
 
     @property
@@ -484,6 +512,8 @@ class SimulatedBroker:
         if order.side is _BUY:
             cost = qty * px + fee
             cash = self.portfolio.cash
+            if cost > cash:  # a margin account may spend its buying power, more than its cash (DESIGN §4)
+                cash, said = self._buying_power(order.symbol, px) if self._leverage else (cash, f"cash {_money(cash)}")
             if cost > cash:
                 wanted = order.qty - order.filled_qty
                 affordable, fee = self._affordable(order, qty, px, cash, prev_notional)
@@ -491,10 +521,10 @@ class SimulatedBroker:
                     self.refused.append(order)
                     self._emit(order, OrderCanceled(
                         coid, ts, f"{CASH_AT_FILL}: {wanted} {order.symbol} at {px} would cost {_money(cost)}, "
-                            f"cash {_money(cash)} pays for none"))
+                            f"{said} pays for none"))
                     return None
                 reduced = (f"{CASH_AT_FILL}: reduced from {wanted} to {affordable} {order.symbol} at {px} "
-                           f"({qty} would cost {_money(cost)}, cash {_money(cash)})")
+                           f"({qty} would cost {_money(cost)}, {said})")
                 qty = affordable
         bought = order.side is _BUY
         # the execution's id: the order's n-th fill, so a run made again names it again
@@ -589,6 +619,8 @@ class SimulatedBroker:
                 if not self._free:
                     need += self.commission.charge(_ZERO, _ZERO, opening, ref)
                 available = self.portfolio.cash - self._reserved(order) if self._working else self.portfolio.cash
+                if need > available and self._leverage:
+                    return self._beyond_buying_power(order, opening, ref, need, available)
                 if need > available:
                     return (
                         f"insufficient cash: need {_money(need)}, have {_money(available)} "
@@ -603,6 +635,41 @@ class SimulatedBroker:
                     f"{open_sells}, selling {qty} would leave {after}"
                 )
         return None
+
+    def _equity(self, symbol: str | None = None, price: Decimal | None = None) -> Decimal:
+        """Return cash plus the positions at ``price_of`` (``symbol`` at ``price``, when given).
+
+        A position whose symbol has no reference price yet counts at its average price.
+        """
+        total = self.portfolio.cash
+        for sym, p in self.portfolio.positions.items():
+            if p.qty:
+                mark = price if sym == symbol else self._ref_price(sym)
+                total += p.qty * (mark if mark is not None else p.avg_price)
+        return total
+
+    def _buying_power(self, symbol: str, price: Decimal) -> tuple[Decimal, str]:
+        """Return what a margin account's buy of ``symbol`` at ``price`` may spend at its fill, and in words."""
+        cash = self.portfolio.cash
+        equity = self._equity(symbol, price)
+        power = cash + self._leverage * equity
+        return power, (f"buying power {_money(power)}: cash {_money(cash)} + {_number(self._leverage)} x "
+                       f"equity {_money(equity)}")
+
+    def _beyond_buying_power(self, order: Order, opening: Decimal, ref: Decimal, need: Decimal,
+                             available: Decimal) -> str | None:
+        """Return why a margin account refuses a buy at submit, or None when its buying power pays for it."""
+        equity = self._equity()
+        power = available + self._leverage * equity
+        if need <= power:
+            return None
+        cash = self.portfolio.cash
+        reserved = cash - available
+        return (
+            f"insufficient buying power: need {_money(need)}, have {_money(power)} (cash {_money(cash)}"
+            f"{f' less {_money(reserved)} reserved by open buys' if reserved else ''}, + {_number(self._leverage)} x "
+            f"equity {_money(equity)}; {opening} {order.symbol} at {ref}{'' if self._free else ' plus commission'})"
+        )
 
     def _ref_price(self, symbol: str) -> Decimal | None:
         """Return ``price_of(symbol)`` as a Decimal, or None if it is not a positive number."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 from collections.abc import Callable
 from decimal import Decimal
@@ -9,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from weaver.core import Fill, Order, OrderSide, OrderType, TimeInForce
+from weaver.core import Fill, Order, OrderSide, OrderType, RunConfig, TimeInForce
 from weaver.core.errors import BacktestError, ParameterError
 from weaver.core.ids import BarKeys, check_run_id, client_order_id
 from weaver.strategy.context import StrategyContext
@@ -154,6 +156,8 @@ class Strategy:
     params: ClassVar[dict[str, Param]] = {}
     #: the short name used by the CLI and reports, e.g. ``"sma_cross"``
     short_name: ClassVar[str | None] = None
+    #: the bars, set for each run (see Data above)
+    data: Data | Universe
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -161,6 +165,8 @@ class Strategy:
         for base in reversed(cls.__mro__[1:]):
             inherited.update(base.__dict__.get("params", {}))
         own = collect_params(cls, cls.__dict__.get("__annotations__", {}), dict(cls.__dict__))
+        for name in own:
+            _refuse_reserved(cls, name)
         cls.params = {**inherited, **own}
         for name, p in own.items():
             setattr(cls, name, p.default)
@@ -511,6 +517,27 @@ class Strategy:
     def __repr__(self) -> str:
         params = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.params)
         return f"{type(self).__name__}({params})"
+
+
+def _refuse_reserved(cls: type, name: str) -> None:
+    """Refuse a parameter whose name is a run option or a public attribute of :class:`Strategy`.
+
+    A parameter ``cash`` would be taken for the run option by every entry point (and shadow
+    ``self.cash``); one named ``buy`` or ``position`` would hide the strategy's own.
+    """
+    clashes = []
+    if name in {f.name for f in dataclasses.fields(RunConfig)}:
+        clashes.append(f"a run option (wv.backtest(..., {name}=...), RunConfig.{name})")
+    public = {n for n in dir(Strategy) if not n.startswith("_")} | {
+        n for n in Strategy.__annotations__ if not n.startswith("_")}
+    if name in public:
+        found = inspect.getattr_static(Strategy, name, None)
+        kind = ("property" if isinstance(found, property) else
+                "method" if inspect.isfunction(found) or isinstance(found, classmethod | staticmethod) else "attribute")
+        clashes.append(f"the {kind} Strategy.{name}")
+    if clashes:
+        raise ParameterError(f"{cls.__name__}.{name}: a parameter cannot be named {name!r}: it is "
+                             f"{' and '.join(clashes)}; rename the parameter")
 
 
 class IndicatorSpec:

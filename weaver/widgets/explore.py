@@ -5,14 +5,22 @@ bool, a dropdown for an Enum, a text box otherwise), symbol and date-range picke
 commission and slippage; Run backtests synchronously, drives a progress bar, and updates a
 plotly ``FigureWidget`` in place, the statistics and the trades. An error is shown in the
 panel as one short line and the panel keeps working.
+
+The panel takes every run option of :func:`weaver.backtest` (or a ``config``); its cash,
+commission and slippage controls start at the options' values and override them, and the
+other options apply to every run as given.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from weaver.core.config import RunConfig
+from weaver.core.options import run_options
 
 if TYPE_CHECKING:
     import ipywidgets as w
@@ -35,8 +43,11 @@ class Explorer:
     ----------
     controls
         Parameter name -> its widget.
+    config
+        The run options the panel was opened with; the controls' values go on top of them.
     symbol, start, end, cash, commission, slippage
-        The run's settings.
+        The run's settings. A commission or slippage that is a model or a function, not a
+        number, is shown in a read-only box and used as it is.
     run_button, progress, status
         Run, the progress bar, and the line where errors are shown.
     figure
@@ -47,17 +58,17 @@ class Explorer:
         The last successful :class:`~weaver.BacktestResult` (None before the first run).
     """
 
+    @run_options
     def __init__(
         self,
         strategy: type[Strategy],
         bars: pd.DataFrame | Mapping[str, pd.DataFrame] | str | Path,
         *,
-        cash: float = 100_000.0,
-        commission: float = 0.0,
-        slippage: float = 0.0,
         run: bool = True,
+        config: RunConfig,
         **params: Any,
     ) -> None:
+        """Build the panel (arguments as for :func:`explore`)."""
         import ipywidgets as w
         import plotly.graph_objects as go
 
@@ -65,6 +76,7 @@ class Explorer:
         from weaver.backtesting.plots import result_figure
 
         self.strategy = strategy
+        self.config = config
         self.frames = prepare_bars(bars)
         values = strategy.validate_params(**params)
         self.controls: dict[str, w.Widget] = {name: _control(p, values[name]) for name, p in strategy.params.items()}
@@ -75,11 +87,12 @@ class Explorer:
         last = max(f.index[-1] for f in self.frames.values())
         self.start = w.DatePicker(description="start", value=first.date(), style=_WIDE)
         self.end = w.DatePicker(description="end", value=last.date(), style=_WIDE)
-        self.cash = w.BoundedFloatText(description="cash", value=cash, min=0.0, max=1e15, step=1000.0, style=_WIDE)
-        self.commission = w.BoundedFloatText(description="commission", value=commission, min=0.0, max=0.1,
-                                             step=0.0005, tooltip="fraction of notional, 0.001 = 0.1%", style=_WIDE)
-        self.slippage = w.BoundedFloatText(description="slippage (bps)", value=slippage, min=0.0, max=1000.0,
-                                           step=1.0, tooltip="basis points against the order", style=_WIDE)
+        self.cash = w.BoundedFloatText(description="cash", value=float(config.cash), min=0.0, max=1e15, step=1000.0,
+                                       style=_WIDE)
+        self.commission = _cost_control(config.commission, description="commission", top=0.1, step=0.0005,
+                                        tooltip="fraction of notional, 0.001 = 0.1%")
+        self.slippage = _cost_control(config.slippage, description="slippage (bps)", top=1000.0, step=1.0,
+                                      tooltip="basis points against the order", fixed=config.fill_model is not None)
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="")
         self.status = w.HTML()
@@ -106,6 +119,21 @@ class Explorer:
         """Return the strategy parameters as the controls currently set them."""
         return {name: control.value for name, control in self.controls.items()}
 
+    def run_config(self) -> RunConfig:
+        """Return the run options as the controls currently set them, on top of :attr:`config`.
+
+        A control still at the value it opened with leaves the option as given (a cash of
+        ``Decimal("1000.005")`` stays exact).
+        """
+        config, changes = self.config, {}
+        if self.cash.value != float(config.cash):
+            changes["cash"] = self.cash.value
+        for name, control in (("commission", self.commission), ("slippage", self.slippage)):
+            given = getattr(config, name)
+            if not control.disabled and control.value != float(given or 0):
+                changes[name] = control.value or None
+        return config.replace(**changes) if changes else config
+
     def run(self) -> BacktestResult | None:
         """Backtest with the current settings; show the result, or the error as one line."""
         import weaver as wv
@@ -116,12 +144,8 @@ class Explorer:
         self.status.value = "<span style='color:#555'>running…</span>"
         try:
             bars = self._bars()
-            result = wv.backtest(
-                self.strategy, bars, cash=float(self.cash.value),
-                commission=float(self.commission.value) or None,
-                slippage=float(self.slippage.value) or None,
-                progress=self._on_progress, **self.params(),
-            )
+            result = wv.backtest(self.strategy, bars, config=self.run_config(), progress=self._on_progress,
+                                 **self.params())
             self._show(result)
         except Exception as exc:  # the panel must survive any strategy or input error
             self.progress.bar_style = "danger"
@@ -176,17 +200,21 @@ class Explorer:
         return f"<Explorer {self.strategy.__name__} on {', '.join(self.frames)}>"
 
 
+@run_options
 def explore(
     strategy: type[Strategy],
     bars: pd.DataFrame | Mapping[str, pd.DataFrame] | str | Path,
     *,
-    cash: float = 100_000.0,
-    commission: float = 0.0,
-    slippage: float = 0.0,
     run: bool = True,
+    config: RunConfig,
     **params: Any,
 ) -> Explorer:
     """Return an interactive panel that backtests ``strategy`` on ``bars``.
+
+    The run options (see "Other Parameters") apply to every run of the panel; its cash,
+    commission (a rate) and slippage (basis points) controls start at their values and
+    override them. A commission or slippage given as a model or a function is shown, not
+    edited.
 
     Parameters
     ----------
@@ -194,9 +222,6 @@ def explore(
         A :class:`~weaver.Strategy` subclass; each typed parameter gets a control.
     bars
         A frame from :func:`weaver.load_bars`, a dict ``{symbol: frame}`` or a file path.
-    cash, commission, slippage
-        Initial settings: starting cash, commission as a fraction of notional, slippage in
-        basis points.
     run
         Run once with the initial settings, so the panel opens with a result.
     **params
@@ -206,7 +231,21 @@ def explore(
     --------
     >>> wv.explore(SmaCross, wv.load_bars("data/GOOG.csv"), fast=10, slow=30)  # doctest: +SKIP
     """
-    return Explorer(strategy, bars, cash=cash, commission=commission, slippage=slippage, run=run, **params)
+    return Explorer(strategy, bars, run=run, config=config, **params)
+
+
+def _cost_control(value: Any, *, description: str, top: float, step: float, tooltip: str,
+                  fixed: bool = False) -> w.Widget:
+    """Return the control of a commission or slippage: a number box, or a read-only box naming a model."""
+    import ipywidgets as w
+
+    if value is None or isinstance(value, int | float | Decimal):
+        return w.BoundedFloatText(description=description, value=float(value or 0), min=0.0,
+                                  max=max(top, float(value or 0)), step=step,
+                                  tooltip=tooltip, style=_WIDE, disabled=fixed)
+    shown = getattr(value, "__qualname__", None) or repr(value)
+    return w.Text(description=description, value=shown, disabled=True, tooltip="set when the panel was opened",
+                  style=_WIDE)
 
 
 def _control(p: Param, value: Any) -> w.Widget:

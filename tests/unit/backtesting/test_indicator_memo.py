@@ -6,14 +6,14 @@ import numpy as np
 
 import weaver as wv
 from weaver.backtesting.engine import PreparedBars, Run, prepare_bars, run_backtest
+from weaver.core import RunConfig
 from weaver.strategy import Strategy
 from weaver.strategy.examples import SmaCross
 from weaver.strategy.indicators import sma
 
 
 def _run(strategy: type, bars: PreparedBars, **params: object) -> Run:
-    run = Run(strategy, bars, strategy.validate_params(**params), cash=100_000, commission=None, slippage=None,
-              participation=None, allow_short=True, fractional=False, session_tz="America/New_York")
+    run = Run(strategy, bars, strategy.validate_params(**params), RunConfig())
     run.initialize(lookahead_check=False)
     return run
 

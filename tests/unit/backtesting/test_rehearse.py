@@ -206,13 +206,13 @@ def test_rehearse_takes_the_same_options_and_checks_the_same_parameters() -> Non
 class Scripted(Strategy):
     """Every kind of order, at moments drawn from a seed: the same in every run on the same bars."""
 
-    seed: int = 0
+    draws: int = 0  # the seed of its draws (a parameter named seed would be the run option)
 
     def init(self) -> None:
         self.f = self.indicator(sma, self.data.close, 5)
 
     def next(self) -> None:
-        rng = np.random.default_rng((self.seed, len(self.data)))
+        rng = np.random.default_rng((self.draws, len(self.data)))
         action = rng.integers(0, 9)
         close = self.data.close[-1]
         if action == 1:
@@ -243,4 +243,4 @@ def test_the_fast_loop_equals_the_driver_for_any_orders(seed, bars_seed, intrada
     if intraday:  # a stretch without bars, across a session end
         bars = with_gaps(bars, (100, 180))
 
-    assert_same_run(Scripted, bars, seed=seed, cash=20_000, commission=commission, participation=participation)
+    assert_same_run(Scripted, bars, draws=seed, cash=20_000, commission=commission, participation=participation)

@@ -10,6 +10,7 @@ import pytest
 
 import weaver as wv
 from weaver.backtesting import engine
+from weaver.core import RunConfig
 from weaver.research._work import (
     STAT_NAMES,
     Job,
@@ -22,7 +23,7 @@ from weaver.research._work import (
 from weaver.strategy.examples import MomentumRotation, SmaCross
 
 GRID = {"fast": [5, 10, 20], "slow": [30, 60]}
-OPTIONS = {"cash": 100_000, "commission": 0.001, "session_tz": "America/New_York"}
+OPTIONS = RunConfig(cash=100_000, commission=0.001, session_tz="America/New_York")
 
 
 def sweep_here(strategy, bars, **kw):

@@ -145,3 +145,54 @@ def test_backtest_and_sweep_take_numpy_values(tmp_path: object) -> None:
     sw = wv.sweep(SmaCross, bars, fast=np.arange(5, 30, 5), slow=np.int64(40), executor=1, progress=False)
     assert sw.frame["fast"].tolist() == [5, 10, 15, 20, 25]
     assert sw.errors.empty
+
+
+def test_a_parameter_named_like_a_run_option_is_refused_at_class_creation() -> None:
+    with pytest.raises(ParameterError, match=r"Bad\.cash: a parameter cannot be named 'cash': it is a run option "
+                                             r"\(wv\.backtest\(\.\.\., cash=\.\.\.\), RunConfig\.cash\)"):
+        class Bad(wv.Strategy):
+            cash: int = 1
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("equity", "property Strategy.equity"),
+    ("position", "property Strategy.position"),
+    ("buy", "method Strategy.buy"),
+    ("indicator", "method Strategy.indicator"),
+    ("orders", "property Strategy.orders"),
+    ("time", "property Strategy.time"),
+    ("symbols", "property Strategy.symbols"),
+    ("next", "method Strategy.next"),
+    ("params", "attribute Strategy.params"),
+    ("data", "attribute Strategy.data"),
+])
+def test_a_parameter_named_like_a_strategy_attribute_is_refused(name: str, kind: str) -> None:
+    with pytest.raises(ParameterError, match=rf"Shadow\.{name}: a parameter cannot be named '{name}': it is the "
+                                             rf"{kind}"):
+        type("Shadow", (Strategy,), {"__annotations__": {name: int}, name: 3})
+
+
+@pytest.mark.parametrize("name", ["seed", "start", "margin", "fill_model", "session_tz", "lookahead_check"])
+def test_every_run_option_is_reserved(name: str) -> None:
+    with pytest.raises(ParameterError, match=f"'{name}': it is a run option"):
+        type("Shadow", (Strategy,), {"__annotations__": {name: int}, name: 3})
+
+
+def test_private_and_unannotated_names_and_other_names_are_free() -> None:
+    class Fine(Strategy):
+        qty: int = 10
+        size_fraction: float = 0.5
+        _cash: int = 3  # private: no parameter
+        window = 5  # not annotated: no parameter
+
+    assert list(Fine.params) == ["qty", "size_fraction"]
+
+
+def test_a_subclass_overriding_a_method_is_no_parameter() -> None:
+    class Own(Strategy):
+        fast: int = 3
+
+        def next(self) -> None:
+            pass
+
+    assert list(Own.params) == ["fast"]
