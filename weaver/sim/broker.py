@@ -95,6 +95,7 @@ _IOC = TimeInForce.IOC
 _FOK = TimeInForce.FOK
 _OPEN = frozenset(s for s in OrderStatus if s.is_open)
 _INF = float("inf")
+_CLEARLY = 1.0 - 1e-9  # a float comparison this far inside a bound decides as the Decimal one
 _NO_SYMBOLS: frozenset[str] = frozenset()
 _PENDING = OrderStatus.PENDING
 _SUBMITTED = OrderStatus.SUBMITTED
@@ -609,6 +610,14 @@ class SimulatedBroker:
             else:  # flat, nothing working: all of it opens
                 opening = qty
             if opening > _ZERO:
+                if self._free and not self._working:
+                    # the usual case, decided in floats when the cost is clearly within the
+                    # cash: the same decision the Decimals below make, as the margin is far
+                    # wider than a float's rounding, without making the price's Decimal
+                    last = self.price_of(order.symbol)
+                    if (last.__class__ is float and 0.0 < last < _INF
+                            and float(opening) * last < float(self.portfolio.cash) * _CLEARLY):
+                        return None
                 ref = self._ref_price(order.symbol)
                 if ref is None:
                     return (

@@ -19,6 +19,8 @@ from weaver.strategy.lines import Data, Indicator, Universe
 from weaver.strategy.params import Param, collect_params
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from weaver.core import Portfolio, Position
 
 
@@ -437,22 +439,27 @@ class Strategy:
             kind = _MARKET if stop is None else _STOP
         else:
             kind = _LIMIT if stop is None else _STOP_LIMIT
-        if self._cursor.i == self._id_bar and self._cause is None:
-            self._seq += 1  # the next id at this bar as _next_id makes it, inline: every order passes here
-            coid = f"{self._id_prefix}{self._seq}"
+        now = self._now()
+        # the client order id as _next_id makes it, inline: every order passes here
+        if self._cause is None:
+            i = self._cursor.i
+            if i == self._id_bar:
+                self._seq = seq = self._seq + 1
+            else:  # the bar's first order: its place in the id, once per bar
+                self._id_bar, self._seq, seq = i, 1, 1
+                self._id_prefix = f"{self._run_id}-{self._bar_key(now)}-"
+            coid = f"{self._id_prefix}{seq}"
         else:
-            coid = self._next_id()
-        order = Order(
-            symbol=symbol, side=side, qty=qty, type=kind, limit_price=limit, stop_price=stop,
-            tif=tif, client_order_id=coid, created_at=self._now(),
-        )
-        return self._submit_order(order)
+            coid = self._next_id(now)
+        # symbol, side, qty, type, limit_price, stop_price, tif, client_order_id, created_at
+        return self._submit_order(Order(symbol, side, qty, kind, limit, stop, tif, coid, now))
 
-    def _next_id(self) -> str:
+    def _next_id(self, now: datetime | None = None) -> str:
         """Return the next client order id (DESIGN §7, :mod:`weaver.core.ids`).
 
         ``{run_id}-{bar}-{seq}`` for the ``seq``-th order of the bar, or, in a hook,
         ``{run_id}-{event}-{seq}`` for the ``seq``-th order placed in reply to the event.
+        ``now`` is the bar's time, when the caller has it.
         """
         if self._cause is not None:
             self._cause_seq += 1
@@ -461,7 +468,7 @@ class Strategy:
         if i != self._id_bar:
             self._id_bar, self._seq = i, 0
             # a bar's key is short and safe: with a checked run id the whole id fits
-            self._id_prefix = f"{self._run_id}-{self._bar_key(self._now())}-"
+            self._id_prefix = f"{self._run_id}-{self._bar_key(self._now() if now is None else now)}-"
         self._seq += 1
         return f"{self._id_prefix}{self._seq}"
 

@@ -192,3 +192,22 @@ def test_a_backtest_names_hook_orders_after_the_fill_that_called_the_hook() -> N
     entries = [i for i in ids if i.count(".") == 0]
     stops = [i for i in ids if ".1-" in i]
     assert entries and all(f"{entry}.1-1" in stops for entry in entries[:len(stops)])
+
+
+def test_a_backtest_names_on_order_orders_after_the_order_and_its_event() -> None:
+    bars = wv.synthetic(60, "1d", seed=5)
+
+    class Retries(Strategy):
+        def next(self) -> None:
+            if len(self.data) == 10:
+                self.buy(1, limit=self.data.close[-1] * 0.5, tif="ioc")  # far below: canceled unfilled
+
+        def on_order(self, order) -> None:  # noqa: ANN001
+            if order.status.value == "canceled" and order.limit_price is not None:
+                self.buy(1)  # at market instead
+
+    result = wv.backtest(Retries, bars)
+
+    first, retry = result.orders["client_order_id"].tolist()
+    assert first == f"bt-{bars.index[9]:%Y%m%dT%H%M%S}Z-1"
+    assert retry == f"{first}.canceled-1"
