@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from weaver.sim import FillModel
 
-from .builders import D, at, feed, make_bar, make_broker, make_order, working
+from .builders import D, Ref, at, feed, make_bar, make_broker, make_order, working
 
 PRICE = st.floats(min_value=1.0, max_value=1_000.0, allow_nan=False, allow_infinity=False)
 
@@ -167,3 +167,22 @@ def test_the_default_model_fills_as_its_general_matching_does(steps, participati
     general = _replay(steps, participation=participation, fill_model=_SameModel())
 
     assert fast == general
+
+
+@settings(max_examples=400, deadline=None)
+@given(qty=st.integers(1, 10_000), price=st.floats(0.01, 5_000, allow_nan=False),
+       nudge=st.sampled_from([Decimal(0), Decimal("1e-12"), Decimal("-1e-12"), Decimal("1e-9"), Decimal("-1e-9"),
+                              Decimal("1e-6"), Decimal("-1e-6"), Decimal("0.01"), Decimal("-0.01")]))
+def test_the_cash_check_at_submit_decides_as_the_decimals_do(qty, price, nudge) -> None:
+    # a buy clearly within the cash is accepted from floats; the decision must be the Decimal one:
+    # cost = qty x Decimal(repr(last price)) against the cash, also a hair either side of it
+    need = Decimal(qty) * Decimal(repr(price))
+    cash = need + nudge
+    if cash <= 0:
+        return
+    ref = Ref({"AAPL": price})
+    broker, _, _ = make_broker(cash=str(cash), ref=ref)
+
+    order = broker.submit(make_order("buy", qty=qty))
+
+    assert (order.status.value == "new") == (need <= cash)
