@@ -18,33 +18,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 
 import weaver as wv
 from weaver.backtesting import engine
 from weaver.strategy.examples import MomentumRotation, RsiReversion, SmaCross
 
+from .builders import reversed_copy, with_gaps
+
 GOOG = wv.load_bars("data/GOOG.csv")
 HALF_CENT = Decimal("0.005")
-
-
-def reversed_copy(bars: pd.DataFrame, symbol: str) -> pd.DataFrame:
-    """Another symbol: GOOG's prices backwards (still valid bars), with its own name."""
-    out = bars.copy()
-    out[["open", "high", "low", "close"]] = bars[["open", "high", "low", "close"]].iloc[::-1].to_numpy()
-    out.attrs["symbol"] = symbol
-    return out
-
-
-def with_gaps(bars: pd.DataFrame, *stretches: tuple[int, int]) -> pd.DataFrame:
-    keep = np.ones(len(bars), dtype=bool)
-    for lo, hi in stretches:
-        keep[lo:hi] = False
-    out = bars[keep]
-    out.attrs.update(bars.attrs)
-    return out
 
 
 def backtest_with_its_run(monkeypatch: pytest.MonkeyPatch, strategy: type, bars: Any,

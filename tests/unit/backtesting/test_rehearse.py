@@ -18,24 +18,9 @@ from weaver.strategy import Strategy
 from weaver.strategy.examples import MomentumRotation, RsiReversion, SmaCross
 from weaver.strategy.indicators import crossover, ema, sma
 
+from .builders import reversed_copy, with_gaps
+
 GOOG = wv.load_bars("data/GOOG.csv")
-
-
-def reversed_copy(bars: pd.DataFrame, symbol: str) -> pd.DataFrame:
-    """Another symbol: GOOG's prices backwards (still valid bars), with its own name."""
-    out = bars.copy()
-    out[["open", "high", "low", "close"]] = bars[["open", "high", "low", "close"]].iloc[::-1].to_numpy()
-    out.attrs["symbol"] = symbol
-    return out
-
-
-def with_gaps(bars: pd.DataFrame, *stretches: tuple[int, int]) -> pd.DataFrame:
-    keep = np.ones(len(bars), dtype=bool)
-    for lo, hi in stretches:
-        keep[lo:hi] = False
-    out = bars[keep]
-    out.attrs.update(bars.attrs)
-    return out
 
 
 def assert_same_run(strategy: type[Strategy], bars: object, **kw: object) -> wv.BacktestResult:

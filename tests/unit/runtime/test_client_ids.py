@@ -9,7 +9,6 @@ uninterrupted run places, with the same ids, and none twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -21,19 +20,20 @@ from weaver.core.ids import MAX_LENGTH
 from weaver.runtime import Driver
 from weaver.strategy import Strategy
 
+from . import venues
+
 T0 = datetime(2024, 1, 2, 14, 30, tzinfo=timezone.utc)
 
 
-class Venue:
+class Venue(venues.Venue):
     """Fills market orders at the last close as it takes them; idempotent by client order id."""
 
     def __init__(self) -> None:
+        super().__init__()
+        self.now = T0
         self.portfolio = Portfolio(cash=Decimal(1_000_000))
-        self.orders: dict[str, Order] = {}
-        self.handlers: list[Callable] = []
         self.submits = 0
         self.last: dict[str, float] = {}
-        self.now = T0
 
     def submit(self, order: Order) -> Order:
         self.submits += 1
@@ -54,24 +54,6 @@ class Venue:
             self.portfolio.book(order.symbol, signed, event.price, event.commission)
         for handler in self.handlers:
             handler(order, event)
-
-    def cancel(self, client_order_id: str) -> Order:
-        return self.orders[client_order_id]
-
-    def get_order(self, client_order_id: str) -> Order | None:
-        return self.orders.get(client_order_id)
-
-    def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [o for o in self.orders.values() if o.is_open]
-
-    def positions(self) -> dict:
-        return {}
-
-    def account(self) -> None:
-        return None
-
-    def on_update(self, handler: Callable) -> None:
-        self.handlers.append(handler)
 
 
 class Feed:

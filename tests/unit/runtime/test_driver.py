@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -10,45 +9,16 @@ import numpy as np
 import pytest
 
 import weaver as wv
-from weaver.core import LookAheadError, Order, OrderAccepted, OrderSubmitted, Portfolio, Tick
+from weaver.core import LookAheadError, Portfolio, Tick
 from weaver.core.errors import ParameterError
 from weaver.runtime import Driver
 from weaver.strategy import Strategy
 from weaver.strategy.context import StrategyContext
 from weaver.strategy.indicators import bollinger, crossover, ema, rsi, sma
 
+from .venues import Venue
+
 T0 = datetime(2024, 1, 2, tzinfo=timezone.utc)
-
-
-class Venue:
-    """A venue that accepts every order and fills none: no bar matching, only the Broker port."""
-
-    def __init__(self) -> None:
-        self.orders: dict[str, Order] = {}
-        self.handlers: list[Callable] = []
-
-    def submit(self, order: Order) -> Order:
-        order.apply(OrderSubmitted(order.client_order_id, T0)).apply(OrderAccepted(order.client_order_id, T0))
-        self.orders[order.client_order_id] = order
-        return order
-
-    def cancel(self, client_order_id: str) -> Order:
-        return self.orders[client_order_id]
-
-    def get_order(self, client_order_id: str) -> Order | None:
-        return self.orders.get(client_order_id)
-
-    def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [o for o in self.orders.values() if o.is_open]
-
-    def positions(self) -> dict:
-        return {}
-
-    def account(self) -> None:
-        return None
-
-    def on_update(self, handler: Callable) -> None:
-        self.handlers.append(handler)
 
 
 class Feed:
