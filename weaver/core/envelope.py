@@ -35,6 +35,9 @@ class Envelope:
         When the event happened (timezone-aware).
     payload
         JSON-serialisable event data; treat it as read-only.
+    cursor
+        The reader's position just after this event, as the log hands it out (an opaque
+        string: the SSE ``id:``); ``None`` until the event is written.
     """
 
     id: int | None
@@ -45,6 +48,7 @@ class Envelope:
     causation_id: str | None
     ts: datetime
     payload: Mapping[str, Any]
+    cursor: str | None = None
 
     def __post_init__(self) -> None:
         if not self.type:

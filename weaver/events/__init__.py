@@ -1,10 +1,13 @@
-"""Events: their types and versioned payload schemas (DESIGN §5).
+"""Events: their types and versioned payload schemas, and the log that keeps them (DESIGN §5).
 
-Imports the core and pydantic only; nothing of the core imports it.
+``weaver.events.types`` imports the core and pydantic only; the log reads and writes the
+store's outbox. Nothing of the core imports this package.
 """
 
 from __future__ import annotations
 
+from weaver.events.log import AsyncEventLog
+from weaver.events.outbox import START, Cursor, CursorError, NewEvent, decode_cursor, new_event
 from weaver.events.types import (
     EVENT_TYPES,
     LATEST,
@@ -18,8 +21,15 @@ from weaver.events.types import (
 __all__ = [
     "EVENT_TYPES",
     "LATEST",
+    "START",
+    "AsyncEventLog",
+    "Cursor",
+    "CursorError",
     "EventPayloadError",
     "EventTypeError",
+    "NewEvent",
+    "decode_cursor",
+    "new_event",
     "order_event_payload",
     "payload_model",
     "validate_payload",
