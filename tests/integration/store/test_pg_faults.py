@@ -1,0 +1,231 @@
+"""Faults on the real PostgreSQL: out-of-order commits, a killed listener, a server restart.
+
+"Nothing lost" means, in each test: every event whose transaction committed reaches the
+reader, none that did not commit reaches it, and the reader sees each at most once per
+cursor position. These tests run one at a time (pytest runs this suite serially): the xmin
+horizon they depend on is shared by the whole cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import subprocess
+import time
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from weaver.events import START, new_event
+from weaver.events.outbox import write
+from weaver.store import AsyncStore, StoreUnavailableError
+
+pytestmark = pytest.mark.postgres
+
+T0 = datetime(2026, 12, 5, 14, 30, tzinfo=timezone.utc)
+
+
+def tick(n: int) -> dict:
+    return {"run_id": "r1", "timestamp": T0.isoformat(), "bar_index": n}
+
+
+async def _store(url: str, **options) -> AsyncStore:
+    store = AsyncStore(url, **options)
+    await store.upgrade()
+    return store
+
+
+def test_weaver_connections_end_idle_transactions(pg_url: str) -> None:
+    async def scenario() -> str:
+        async with AsyncStore(pg_url) as store:
+            async with store.connect() as conn:
+                return (await conn.execute(sa.text("SHOW idle_in_transaction_session_timeout"))).scalar_one()
+
+    assert asyncio.run(scenario()) == "1min"
+
+
+def test_two_transactions_committing_out_of_id_order_are_both_delivered(pg_url: str) -> None:
+    async def scenario() -> tuple[list[int], list[int], list[int], list[int]]:
+        store = await _store(pg_url)
+        try:
+            async with store.engine.connect() as first, store.engine.connect() as second:
+                await first.begin()
+                (a,) = await write(first, [new_event("tick", tick(1))])        # takes the lower id...
+                await second.begin()
+                (b,) = await write(second, [new_event("tick", tick(2))])
+                await second.commit()                                           # ...but commits second
+                assert a.id < b.id
+                naive = (await _naive_read(store, after_id=0))                   # "id > last": sees b only
+                while_open = await store.log.read()                              # the cursor waits for a
+                await first.commit()
+                after = await store.log.read()
+                resumed = await store.log.read(after=after[0].cursor)
+            return naive, [e.id for e in while_open], [e.id for e in after], [e.id for e in resumed]
+        finally:
+            await store.close()
+
+    naive, while_open, after, resumed = asyncio.run(scenario())
+
+    assert len(naive) == 1  # the reader the cursor replaces would now move past the open transaction's id
+    assert while_open == []
+    assert sorted(after) == after and len(after) == 2
+    assert resumed == after[1:]
+
+
+async def _naive_read(store: AsyncStore, after_id: int) -> list[int]:
+    async with store.connect() as conn:
+        rows = await conn.execute(sa.text("SELECT id FROM outbox WHERE id > :after ORDER BY id"), {"after": after_id})
+        return [row[0] for row in rows]
+
+
+def test_concurrent_writers_committing_in_random_order_lose_nothing_to_a_polling_reader(pg_url: str) -> None:
+    """20 transactions hold their rows open for random times while a subscriber reads throughout."""
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        store = await _store(pg_url, poll_interval=0.02)
+        rng = random.Random(7)
+        try:
+            async def writer(k: int) -> list[int]:
+                async with store.engine.connect() as conn:
+                    await conn.begin()
+                    written = await write(conn, [new_event("tick", tick(k * 10 + j)) for j in range(3)])
+                    await asyncio.sleep(rng.uniform(0, 0.3))
+                    await conn.commit()
+                return [e.id for e in written]
+
+            received: list[int] = []
+
+            async def reader() -> None:
+                async for event in store.log.subscribe(poll_interval=0.02):
+                    received.append(event.id)
+                    if len(received) == 60:
+                        return
+
+            task = asyncio.create_task(reader())
+            committed = await asyncio.gather(*(writer(k) for k in range(20)))
+            await asyncio.wait_for(task, 15)
+            return [i for ids in committed for i in ids], received
+        finally:
+            await store.close()
+
+    committed, received = asyncio.run(scenario())
+
+    assert sorted(received) == sorted(committed)
+    assert len(set(received)) == len(received) == 60
+
+
+def test_a_killed_listener_reconnects_and_events_still_arrive(pg_url: str) -> None:
+    async def scenario() -> tuple[list[int], int, int, int]:
+        store = await _store(pg_url, poll_interval=0.5)
+        try:
+            received: list[int] = []
+
+            async def reader() -> None:
+                async for event in store.log.subscribe():
+                    received.append(event.payload["bar_index"])
+                    if len(received) == 10:
+                        return
+
+            task = asyncio.create_task(reader())
+            await asyncio.sleep(0)
+            listener = store.log.listener
+            assert listener is not None
+            await listener.wait_connected(5)
+            killed = listener.backend_pid
+            async with store.connect() as conn:
+                assert (await conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": killed})).scalar()
+            for n in range(10):
+                await store.log.append("tick", tick(n))
+                await asyncio.sleep(0.02)
+            await asyncio.wait_for(task, 10)
+            await listener.wait_connected(5)
+            assert listener.backend_pid is not None
+            return received, listener.connections, killed, listener.backend_pid
+        finally:
+            await store.close()
+
+    received, connections, killed, now = asyncio.run(scenario())
+
+    assert received == list(range(10))
+    assert connections >= 2 and now != killed
+
+
+def _pg_restart_command() -> list[str]:
+    if shutil.which("pg_ctlcluster") is None or os.geteuid() != 0:
+        message = "restarting PostgreSQL needs root and pg_ctlcluster (Debian's postgresql-common)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    version, cluster = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True,
+                                      check=True).stdout.split()[:2]
+    return ["pg_ctlcluster", version, cluster, "restart", "-m", "immediate"]
+
+
+def test_a_server_restart_mid_stream_loses_no_committed_event_and_delivers_no_uncommitted_one(pg_url: str) -> None:
+    """A writer appends without pause while PostgreSQL is restarted with ``-m immediate``.
+
+    Nothing lost: every append that returned is delivered; every delivered event is in the
+    table after the restart (committed); the idempotent consumer applies each id once; each
+    failed append raised StoreUnavailableError within seconds.
+    """
+    restart = _pg_restart_command()
+
+    async def scenario() -> dict:
+        store = await _store(pg_url, poll_interval=0.2)
+        confirmed: list[int] = []
+        failures: list[tuple[type, float]] = []
+        applied: dict[int, int] = {}  # the idempotent consumer's state: event id -> bar index
+        deliveries = 0
+        stop_writing = asyncio.Event()
+        try:
+            async def writer() -> None:
+                n = 0
+                while not stop_writing.is_set():
+                    started = time.monotonic()
+                    try:
+                        event = await store.log.append("tick", tick(n))
+                        confirmed.append(event.id)
+                    except StoreUnavailableError as exc:
+                        failures.append((type(exc), time.monotonic() - started))
+                        await asyncio.sleep(0.1)
+                    n += 1
+                    await asyncio.sleep(0.005)
+
+            async def consumer() -> None:
+                nonlocal deliveries
+                async for event in store.log.subscribe():
+                    deliveries += 1
+                    applied.setdefault(event.id, event.payload["bar_index"])
+
+            writing = asyncio.create_task(writer())
+            consuming = asyncio.create_task(consumer())
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(subprocess.run, restart, check=True, timeout=60)
+            deadline = time.monotonic() + 30
+            while len(confirmed) < 20 + len(applied) // 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)  # keep writing until the server takes writes again
+            await asyncio.sleep(0.5)
+            stop_writing.set()
+            await asyncio.wait_for(writing, 30)
+            async with store.connect() as conn:
+                stored = [row[0] for row in await conn.execute(sa.text("SELECT id FROM outbox ORDER BY id"))]
+            deadline = time.monotonic() + 15
+            while set(applied) != set(stored) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            consuming.cancel()
+            return {"confirmed": confirmed, "failures": failures, "applied": applied, "stored": stored,
+                    "deliveries": deliveries}
+        finally:
+            await store.close()
+
+    result = asyncio.run(scenario())
+
+    assert result["failures"], "the restart should have failed at least one append"
+    assert all(kind is StoreUnavailableError and took < 15 for kind, took in result["failures"])
+    assert set(result["confirmed"]) <= set(result["applied"])   # every acknowledged append delivered
+    assert set(result["applied"]) == set(result["stored"])      # and nothing that did not commit
+    assert len(result["confirmed"]) > 20                        # writes resumed after the restart
+    assert result["deliveries"] == len(result["applied"])       # in cursor order, once each
