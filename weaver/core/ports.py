@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from weaver.core.bar import Bar
 from weaver.core.envelope import Envelope
@@ -116,18 +116,27 @@ class Clock(Protocol):
 
 @runtime_checkable
 class EventLog(Protocol):
-    """An append-only, offset-addressed log of envelopes."""
+    """An append-only log of envelopes, read by cursor (DESIGN §5).
 
-    def append(self, envelope: Envelope) -> int:
-        """Append an envelope and return the offset (id) the log assigned to it."""
+    A reader's position is a cursor: an opaque string the log hands out (``Envelope.cursor``,
+    :meth:`head`), None for the start. Reading after a cursor yields every committed event
+    not yet read, in cursor order, and never skips one, also when concurrent transactions
+    commit out of id order: "the events with an id greater than the last one seen" does
+    skip them (an id is drawn at insert, not at commit), so the position is not an id.
+    """
+
+    def append(self, type: str, payload: Mapping[str, Any], *, run_id: str | None = None,
+               correlation_id: str | None = None, causation_id: str | None = None,
+               ts: datetime | None = None, version: int | None = None) -> Envelope:
+        """Check the payload against its type's schema, write the event, and return it with its cursor."""
         ...
 
-    def read_from(self, offset: int, limit: int = 100) -> list[Envelope]:
-        """Return up to ``limit`` envelopes with an id greater than ``offset``, in order."""
+    def read(self, after: str | None = None, limit: int = 100) -> list[Envelope]:
+        """Return up to ``limit`` committed events after the cursor ``after``, in cursor order."""
         ...
 
-    def last_offset(self) -> int:
-        """Return the id of the newest envelope, or 0 when the log is empty."""
+    def head(self) -> str:
+        """Return the cursor after the newest readable event (the start of an empty log)."""
         ...
 
 

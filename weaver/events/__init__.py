@@ -7,6 +7,7 @@ store's outbox. Nothing of the core imports this package.
 from __future__ import annotations
 
 from weaver.events.log import AsyncEventLog
+from weaver.events.memory import MemoryEventLog
 from weaver.events.outbox import START, Cursor, CursorError, NewEvent, decode_cursor, new_event
 from weaver.events.types import (
     EVENT_TYPES,
@@ -27,6 +28,7 @@ __all__ = [
     "CursorError",
     "EventPayloadError",
     "EventTypeError",
+    "MemoryEventLog",
     "NewEvent",
     "decode_cursor",
     "new_event",

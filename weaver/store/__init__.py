@@ -6,6 +6,6 @@ default, PostgreSQL with ``WEAVER_DATABASE_URL=postgresql+asyncpg://user@host/db
 """
 
 from weaver.store.database import AsyncStore, StoreUnavailableError, store_url
-from weaver.store.sync import EventLog, Store
+from weaver.store.sync import StoreEventLog, Store
 
-__all__ = ["AsyncStore", "EventLog", "Store", "StoreUnavailableError", "store_url"]
+__all__ = ["AsyncStore", "StoreEventLog", "Store", "StoreUnavailableError", "store_url"]

@@ -16,6 +16,7 @@ a session left idle inside a transaction would stall them for as long as it stay
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -203,13 +204,19 @@ class AsyncStore:
         conn = await self.guard(engine.connect)
         try:
             await self.guard(conn.begin)
-            yield conn
+            try:
+                yield conn
+            except Exception as exc:
+                if is_unavailable(exc):
+                    raise self.unavailable(exc) from exc
+                raise
             if write:
                 await self.guard(conn.commit, committing=True)
             else:
                 await conn.rollback()
         finally:
-            await conn.close()
+            with contextlib.suppress(Exception):  # a connection lost with the server is closed already
+                await conn.close()
 
     async def upgrade(self, revision: str = "head") -> None:
         """Bring the store's schema to ``revision`` (the newest by default) with the migrations."""

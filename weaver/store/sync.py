@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from weaver.settings import Settings
     from weaver.store.database import AsyncStore
 
-__all__ = ["EventLog", "Store"]
+__all__ = ["StoreEventLog", "Store"]
 
 T = TypeVar("T")
 
@@ -95,7 +95,7 @@ class Store:
         except BaseException:
             self._loop.stop()
             raise
-        self.log = EventLog(self)
+        self.log = StoreEventLog(self)
 
     @property
     def aio(self) -> AsyncStore:
@@ -158,7 +158,7 @@ async def _make(cls: type[AsyncStore], url: Any, settings: Any, poll_interval: f
     return cls(url, settings=settings, poll_interval=poll_interval)
 
 
-class EventLog:
+class StoreEventLog:
     """The store's event log, for synchronous code: the same calls as :class:`weaver.events.AsyncEventLog`."""
 
     def __init__(self, store: Store) -> None:

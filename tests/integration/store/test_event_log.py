@@ -192,3 +192,22 @@ def _take(iterator, n: int) -> list:
             break
     iterator.close()
     return out
+
+
+def test_the_store_log_and_the_memory_log_are_the_core_port_and_agree(store: Store) -> None:
+    from weaver.core import EventLog
+    from weaver.events import MemoryEventLog
+
+    memory = MemoryEventLog()
+    for log in (store.log, memory):
+        assert isinstance(log, EventLog)
+        for n in range(5):
+            log.append("tick", tick(n), run_id="r1", ts=T0)
+    stored, kept = store.log.read(limit=3), memory.read(limit=3)
+
+    assert [(e.type, e.payload, e.ts) for e in stored] == [(e.type, e.payload, e.ts) for e in kept]
+    assert [e.payload["bar_index"] for e in memory.read(after=kept[1].cursor)] == [2, 3, 4]
+    assert memory.head() == memory.read()[-1].cursor
+    with pytest.raises(EventPayloadError):
+        memory.append("tick", {"run_id": "r1"})
+    assert len(memory) == 5

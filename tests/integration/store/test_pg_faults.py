@@ -229,3 +229,63 @@ def test_a_server_restart_mid_stream_loses_no_committed_event_and_delivers_no_un
     assert set(result["applied"]) == set(result["stored"])      # and nothing that did not commit
     assert len(result["confirmed"]) > 20                        # writes resumed after the restart
     assert result["deliveries"] == len(result["applied"])       # in cursor order, once each
+
+
+def test_one_listen_connection_wakes_every_reader_of_the_process(pg_url: str) -> None:
+    async def scenario() -> tuple[list[list[int]], int, int]:
+        store = await _store(pg_url, poll_interval=30)  # a poll this slow leaves the waking to NOTIFY
+        try:
+            received: list[list[int]] = [[] for _ in range(5)]
+
+            async def reader(k: int) -> None:
+                async for event in store.log.subscribe():
+                    received[k].append(event.payload["bar_index"])
+                    if len(received[k]) == 3:
+                        return
+
+            tasks = [asyncio.create_task(reader(k)) for k in range(5)]
+            await asyncio.sleep(0.2)
+            listener = store.log.listener
+            await listener.wait_connected(5)
+            for n in range(3):
+                await store.log.append("tick", tick(n))
+            await asyncio.wait_for(asyncio.gather(*tasks), 5)
+            async with store.connect() as conn:
+                listening = (await conn.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'weaver-listener' "
+                    "AND datname = current_database()"))).scalar_one()
+            return received, listener.connections, listening
+        finally:
+            await store.close()
+
+    received, connections, listening = asyncio.run(scenario())
+
+    assert received == [[0, 1, 2]] * 5
+    assert connections == 1 and listening == 1
+
+
+def test_an_idle_transaction_elsewhere_holds_readers_back_until_it_ends(pg_url: str) -> None:
+    """The xmin horizon is cluster-wide: an open transaction with an id, even in another database,
+    hides every event committed after it began, until it ends. Nothing is skipped: it is late."""
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        import asyncpg
+
+        store = await _store(pg_url)
+        other = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        try:
+            transaction = other.transaction()
+            await transaction.start()
+            await other.fetchval("SELECT pg_current_xact_id()")  # takes a transaction id, then sits idle
+            await store.log.append("tick", tick(1))
+            held = [e.payload["bar_index"] for e in await store.log.read()]
+            await transaction.rollback()
+            released = [e.payload["bar_index"] for e in await store.log.read()]
+            return held, released
+        finally:
+            await other.close()
+            await store.close()
+
+    held, released = asyncio.run(scenario())
+
+    assert held == [] and released == [1]

@@ -60,6 +60,19 @@ class FakeClock:
 
 
 class FakeLog:
+    def append(self, type: str, payload: dict, **meta: object) -> Envelope:
+        raise NotImplementedError
+
+    def read(self, after: str | None = None, limit: int = 100) -> list[Envelope]:
+        return []
+
+    def head(self) -> str:
+        return "0-0"
+
+
+class OffsetLog:
+    """The contract the cursor replaced: "ids greater than the offset" skips out-of-order commits."""
+
     def append(self, envelope: Envelope) -> int:
         return 1
 
@@ -107,6 +120,7 @@ class FakeBroker:
 def test_fakes_satisfy_the_ports() -> None:
     assert isinstance(FakeClock(), Clock)
     assert isinstance(FakeLog(), EventLog)
+    assert not isinstance(OffsetLog(), EventLog)
     assert isinstance(FakeBars(), BarSource)
     assert isinstance(FakeBroker(), Broker)
     assert not isinstance(FakeClock(), Broker)
