@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -349,6 +350,37 @@ async def latency(url: str, n: int, *, listen: bool, poll_interval: float, seed:
     return [received[id_] - t for id_, t in committed.items()]
 
 
+@asynccontextmanager
+async def foreign_transactions(own_database: str) -> AsyncIterator[dict[tuple[int, str], float]]:
+    """Yield ``{(pid, xid): longest age seen in s}`` of other databases' transactions, sampled every 20 ms.
+
+    A reader sees an event only once every transaction older than the event's has ended, in
+    the whole cluster (weaver/events/outbox.py): on a shared server other sessions' writes
+    delay delivery, and the latency table is read with this beside it.
+    """
+    import asyncpg
+
+    seen: dict[tuple[int, str], float] = {}
+    conn = await asyncpg.connect(PG_ADMIN)
+
+    async def sample() -> None:
+        while True:
+            for pid, xid, age in await conn.fetch(
+                    "SELECT pid, backend_xid::text, extract(epoch FROM now() - xact_start)::float8 "
+                    "FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM $1", own_database):
+                seen[(pid, xid)] = max(age, seen.get((pid, xid), 0.0))
+            await asyncio.sleep(0.02)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield seen
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await conn.close()
+
+
 # -- report ------------------------------------------------------------------------------------
 
 
@@ -372,6 +404,7 @@ async def run(args: argparse.Namespace) -> int:
         described.append(about)
 
     lat: dict[str, list[float]] = {}
+    foreign: dict[str, dict[tuple[int, str], float]] = {}
     if "postgresql" in databases and args.latency_events > 0:
         async with scratch("postgresql") as (url, _):
             from weaver.store import AsyncStore
@@ -380,8 +413,10 @@ async def run(args: argparse.Namespace) -> int:
                 await store.upgrade()
             for name, listen in (("NOTIFY", True), ("polling", False)):
                 print(f"  latency {name}: {args.latency_events} events ...", file=sys.stderr, flush=True)
-                lat[name] = await latency(url, args.latency_events, listen=listen, poll_interval=args.poll_interval,
-                                          seed=7)
+                async with foreign_transactions(url.rsplit("/", 1)[1]) as seen:
+                    lat[name] = await latency(url, args.latency_events, listen=listen,
+                                              poll_interval=args.poll_interval, seed=7)
+                foreign[name] = dict(seen)
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; " + "; ".join(described)
           + f"; {TYPE} events; median of {args.repeat} rounds, weaver and raw taking turns")
@@ -404,6 +439,13 @@ async def run(args: argparse.Namespace) -> int:
             ms = [1000 * v for v in values]
             print(f"{name:<8} {len(ms):>6} {percentile(ms, 50):>8.2f} {percentile(ms, 95):>8.2f} "
                   f"{percentile(ms, 99):>8.2f} {max(ms):>8.2f}")
+        for name, seen in foreign.items():
+            if seen:
+                print(f"note: during the {name} run other databases on this server ran {len(seen)} transactions holding "
+                      f"an xid, the longest seen {1000 * max(seen.values()):.0f} ms; a reader waits for every older "
+                      "transaction in the cluster to end")
+            else:
+                print(f"note: during the {name} run no other database on this server held an xid (sampled every 20 ms)")
 
     targets: list[tuple[str, bool | None, str]] = []
     for database in DATABASES:
