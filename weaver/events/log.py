@@ -138,17 +138,19 @@ class AsyncEventLog:
 
     async def subscribe(self, after: str | None = None, *, run_id: str | None = None,
                         types: Collection[str] | None = None, poll_interval: float | None = None,
-                        batch: int = 500) -> AsyncIterator[Envelope]:
+                        batch: int = 500, listen: bool = True) -> AsyncIterator[Envelope]:
         """Yield every committed event after ``after``, in cursor order, waiting for new ones.
 
         PostgreSQL's notifications wake the subscriber as soon as an event commits; it also
         polls every ``poll_interval`` seconds (the store's by default), and after the listener
-        reconnects. On SQLite it polls. The iterator never ends by itself: close it, or
-        break out of the loop.
+        reconnects. On SQLite, or with ``listen=False`` (no LISTEN connection, e.g. behind a
+        pooler that drops notifications), it only polls. The iterator never ends by itself:
+        close it, or break out of the loop.
         """
         position = decode_cursor(after, "after")
         interval = self._store.poll_interval if poll_interval is None else poll_interval
-        waker = self._listen().register() if self._store.dialect == "postgresql" else asyncio.Event()
+        listening = listen and self._store.dialect == "postgresql"
+        waker = self._listen().register() if listening else asyncio.Event()
         try:
             while True:
                 waker.clear()
