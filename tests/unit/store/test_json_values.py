@@ -65,6 +65,12 @@ def test_plain_values_and_decimals_come_back_as_they_were(value: object) -> None
         assert str(back) == str(value)
 
 
+def test_the_tag_is_found_whatever_the_order_of_the_keys() -> None:
+    encoded = encode_value(pd.Timestamp("2024-01-02 09:30", tz="America/New_York"))
+
+    assert decode_value(dict(reversed(list(encoded.items())))) == pd.Timestamp("2024-01-02 09:30", tz="America/New_York")
+
+
 def test_nat_and_numpy_scalars() -> None:
     assert round_trip(pd.NaT) is pd.NaT
     assert round_trip(np.float64(0.5)) == 0.5 and type(round_trip(np.float64(0.5))) is float
