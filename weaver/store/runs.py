@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from weaver.core.config import RunConfig
@@ -285,7 +285,10 @@ async def save_backtest(uow: UnitOfWork, result: BacktestLike, *, strategy_name:
     }
     try:
         await session.execute(insert(_RUNS), [run])
-    except IntegrityError as exc:  # another writer took the id since we looked
+    except IntegrityError as exc:
+        if "runs_pkey" not in str(exc) and "runs.id" not in str(exc):  # PostgreSQL's and SQLite's words
+            raise
+        # another writer took the id since we looked
         raise ConflictError(f"run id {run_id!r} is taken; leave run_id out for a new one") from exc
     for table, rows in ((_ORDERS, orders), (_FILLS, fills), (_EQUITY, equity), (_POSITIONS, positions),
                         (_LOGS, logs)):
