@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from weaver.settings import Settings
     from weaver.store.database import AsyncStore
+    from weaver.store.runs import BacktestLike, StoredBacktest, StrategyRecord
 
 __all__ = ["StoreEventLog", "Store"]
 
@@ -137,6 +138,40 @@ class Store:
             return uow.events
 
         return self._loop.run(work())
+
+    def register_strategy(self, name: str, source: str,
+                          params_schema: Mapping[str, Any] | None = None) -> StrategyRecord:
+        """Register a strategy's source under ``name``; the same source returns the same record.
+
+        See :func:`weaver.store.runs.register_strategy`.
+        """
+        from weaver.store.runs import register_strategy
+
+        async def work() -> StrategyRecord:
+            async with self._async.unit_of_work() as uow:
+                return await register_strategy(uow, name, source, params_schema)
+
+        return self._loop.run(work())
+
+    def save_backtest(self, result: BacktestLike, *, strategy_name: str | None = None,
+                      run_id: str | None = None) -> str:
+        """Save a backtest's result as a completed run, with its events, in one transaction; return the run id.
+
+        See :func:`weaver.store.runs.save_backtest`.
+        """
+        from weaver.store.runs import save_backtest
+
+        async def work() -> str:
+            async with self._async.unit_of_work() as uow:
+                return await save_backtest(uow, result, strategy_name=strategy_name, run_id=run_id)
+
+        return self._loop.run(work())
+
+    def load_backtest(self, run_id: str, **objects: Any) -> StoredBacktest:
+        """Return a saved backtest, its frames equal to the result's. See :func:`weaver.store.runs.load_backtest`."""
+        from weaver.store.runs import load_backtest
+
+        return self._loop.run(load_backtest(self._async, run_id, **objects))
 
     def close(self) -> None:
         """Close the store's connections and stop its loop."""
