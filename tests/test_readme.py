@@ -9,7 +9,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_readme_python_snippets_run_in_order(monkeypatch) -> None:  # noqa: ANN001
+def test_readme_python_snippets_run_in_order(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    monkeypatch.setenv("WEAVER_HOME", str(tmp_path))  # the store snippet writes there, never to ~/.weaver
+    monkeypatch.delenv("WEAVER_DATABASE_URL", raising=False)
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("TQDM_DISABLE", "1")
@@ -22,6 +24,8 @@ def test_readme_python_snippets_run_in_order(monkeypatch) -> None:  # noqa: ANN0
     assert len(namespace["res"].trades) == 33
     assert len(namespace["sw"].frame) == 90
     assert len(namespace["wf"].folds) >= 3
+    assert [e.type for e in namespace["events"]] == ["run.created", "run.completed"]
+    assert (tmp_path / "weaver.db").exists()
     assert os.getcwd() == str(ROOT)
 
 

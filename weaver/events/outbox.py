@@ -25,29 +25,27 @@ rows, and none can commit below what it has seen: id order is commit order, and 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
-from sqlalchemy import SmallInteger, String, bindparam, func, insert, literal_column, select, text, true, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from pydantic_core import from_json
+from sqlalchemy import bindparam, func, literal_column, select, true, tuple_
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
 from weaver.core.envelope import Envelope
 from weaver.core.errors import DataError
-from weaver.events.types import LATEST, validate_payload
-from weaver.store.models import OutboxEvent, UtcDateTime
+from weaver.events.types import LATEST, payload_json
+from weaver.store.models import OutboxEvent
 
-__all__ = ["START", "Cursor", "CursorError", "NewEvent", "decode_cursor", "new_event"]
+__all__ = ["START", "Cursor", "CursorError", "JsonPayload", "NewEvent", "decode_cursor", "new_event"]
 
 #: the NOTIFY channel that wakes readers; its payload is only a hint (the run id)
 CHANNEL = "weaver_events"
 _CURSOR = re.compile(r"(\d{1,20})-(\d{1,19})")
 _TABLE = OutboxEvent.__table__
-_UNNEST_COLUMNS = ("type", "version", "run_id", "correlation_id", "causation_id", "ts", "payload")
 _COLUMNS = (_TABLE.c.id, _TABLE.c.tx, _TABLE.c.type, _TABLE.c.version, _TABLE.c.run_id, _TABLE.c.correlation_id,
             _TABLE.c.causation_id, _TABLE.c.ts, _TABLE.c.payload)
 
@@ -86,22 +84,54 @@ def decode_cursor(text: str | None, source: str = "cursor") -> Cursor:
     return Cursor(int(match[1]), int(match[2]))
 
 
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event ready to be written: its type and payload already checked against the registry."""
+class JsonPayload(Mapping[str, Any]):
+    """A payload kept as the JSON text it is written as, decoded on first use.
+
+    An event written in a batch is handed back to its writer, who seldom reads its payload
+    again: decoding it only when asked saves the outbox a copy of every payload.
+    """
+
+    __slots__ = ("_data", "json")
+
+    def __init__(self, json: str) -> None:
+        self.json = json
+        self._data: dict[str, Any] | None = None
+
+    def _decoded(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = from_json(self.json)
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (JsonPayload, (self.json,))
+
+
+class NewEvent(NamedTuple):
+    """An event ready to be written: its type and payload already checked against the registry.
+
+    ``json`` is the payload's JSON text, made once when the event is checked.
+    """
 
     type: str
     version: int
     payload: Mapping[str, Any]
     ts: datetime
-    run_id: str | None = None
-    correlation_id: str | None = None
-    causation_id: str | None = None
-
-    def row(self) -> dict[str, Any]:
-        return {"type": self.type, "version": self.version, "run_id": self.run_id,
-                "correlation_id": self.correlation_id, "causation_id": self.causation_id, "ts": self.ts,
-                "payload": self.payload}
+    run_id: str | None
+    correlation_id: str | None
+    causation_id: str | None
+    json: str
 
 
 def new_event(type: str, payload: Mapping[str, Any], *, run_id: str | None = None, correlation_id: str | None = None,
@@ -114,12 +144,12 @@ def new_event(type: str, payload: Mapping[str, Any], *, run_id: str | None = Non
         If the type is unknown or the payload fails its schema: nothing is written.
     """
     version = LATEST.get(type, 1) if version is None else version
-    checked = validate_payload(type, payload, version)
+    text = payload_json(type, payload, version).decode()
     if ts is None:
         ts = datetime.now(timezone.utc)
     elif ts.tzinfo is None or ts.utcoffset() is None:
         raise DataError(f"{type} event ts {ts!r} must be timezone-aware")
-    return NewEvent(type, version, checked, ts, run_id, correlation_id, causation_id)
+    return NewEvent(type, version, JsonPayload(text), ts, run_id, correlation_id, causation_id, text)
 
 
 def envelope(row: Row[Any] | Sequence[Any]) -> Envelope:
@@ -129,59 +159,76 @@ def envelope(row: Row[Any] | Sequence[Any]) -> Envelope:
 
 
 async def write(conn: AsyncConnection, events: Sequence[NewEvent]) -> list[Envelope]:
-    """Insert ``events`` in the connection's transaction and return their envelopes, in order."""
+    """Insert ``events`` in the connection's transaction and return their envelopes, in order.
+
+    The rows go to the driver as they are (the payload's JSON text made when it was checked,
+    the time in the column's own form), past SQLAlchemy's per-value processing: a batch of
+    1,000 events is one statement on PostgreSQL and one ``executemany`` on SQLite.
+    """
     if not events:
         return []
-    rows = [event.row() for event in events]
-    if len(rows) == 1:
-        keys = (await conn.execute(insert(_TABLE).returning(_TABLE.c.id, _TABLE.c.tx), rows)).all()
-    elif conn.dialect.name == "sqlite":
-        keys = await _insert_serialized(conn, rows)
+    if conn.dialect.name == "sqlite":
+        keys = await _insert_sqlite(conn, events)
     else:
-        keys = await _insert_unnest(conn, rows)
+        keys = await _insert_postgres(conn, events)
     return [Envelope(id_, event.type, event.version, event.run_id, event.correlation_id, event.causation_id,
-                     event.ts, event.payload, str(Cursor(tx, id_)))
+                     event.ts, event.payload, f"{tx}-{id_}")
             for (id_, tx), event in zip(keys, events, strict=True)]
 
 
-async def _insert_serialized(conn: AsyncConnection, rows: list[dict[str, Any]]) -> Sequence[Row[Any]]:
-    """Insert ``rows`` with one executemany on SQLite; return their ``(id, tx)`` in the order given.
+_SQLITE_INSERT = ("INSERT INTO outbox (type, version, run_id, correlation_id, causation_id, ts, payload) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)")
 
-    SQLite cannot tie the rows a multi-row INSERT ... RETURNING returns to its parameters, so
-    SQLAlchemy falls back to one INSERT per row for an ordered RETURNING: a round trip to
-    aiosqlite's thread each, 30 times slower at 1,000 rows. This transaction holds the write
-    lock (``BEGIN IMMEDIATE``, see the module's docs) and AUTOINCREMENT ids only grow, so the
-    rows above the largest id before the insert are these, in the order they were inserted.
+
+def _sqlite_time(ts: datetime) -> str:
+    """Return ``ts`` as SQLAlchemy stores a DateTime in SQLite: naive UTC text, to the microsecond."""
+    return (ts if ts.tzinfo is timezone.utc else ts.astimezone(timezone.utc)).isoformat(" ", "microseconds")[:26]
+
+
+async def _insert_sqlite(conn: AsyncConnection, events: Sequence[NewEvent]) -> Sequence[Any]:
+    """Insert ``events`` on SQLite; return their ``(id, tx)`` in the order given.
+
+    One event: ``INSERT ... RETURNING``. A batch: one ``executemany`` (an ordered RETURNING
+    would cost SQLAlchemy one INSERT per row, a round trip to aiosqlite's thread each). This
+    transaction holds the write lock (``BEGIN IMMEDIATE``, see the module's docs) and
+    AUTOINCREMENT ids only grow, so the rows above the largest id before the insert are
+    these, in the order they were inserted; when the last id is exactly as many above that
+    as there are rows, they are the ids in between, and nothing needs reading back.
     """
-    before = (await conn.execute(select(func.max(_TABLE.c.id)))).scalar_one_or_none() or 0
-    await conn.execute(insert(_TABLE), rows)
-    query = select(_TABLE.c.id, _TABLE.c.tx).where(_TABLE.c.id > before).order_by(_TABLE.c.id)
-    return (await conn.execute(query)).all()
+    rows = [(e.type, e.version, e.run_id, e.correlation_id, e.causation_id, _sqlite_time(e.ts), e.json)
+            for e in events]
+    if len(rows) == 1:
+        return (await conn.exec_driver_sql(_SQLITE_INSERT + " RETURNING id, tx", rows[0])).all()
+    before = (await conn.exec_driver_sql("SELECT max(id) FROM outbox")).scalar_one_or_none() or 0
+    await conn.exec_driver_sql(_SQLITE_INSERT, rows)
+    last = (await conn.exec_driver_sql("SELECT last_insert_rowid()")).scalar_one()
+    if last - before == len(rows):  # one writer, ids drawn one after another: before+1 ... last
+        return [(id_, 0) for id_ in range(before + 1, last + 1)]
+    return (await conn.exec_driver_sql("SELECT id, tx FROM outbox WHERE id > ? ORDER BY id", (before,))).all()
 
 
 #: PostgreSQL: a batch as one INSERT from one array per column, rows numbered in the order given
-_INSERT_UNNEST = text(
+_POSTGRES_INSERT = (
     "INSERT INTO outbox (type, version, run_id, correlation_id, causation_id, ts, payload) "
-    "SELECT type, version, run_id, correlation_id, causation_id, ts, payload "
-    "FROM unnest(:type, :version, :run_id, :correlation_id, :causation_id, :ts, :payload) "
+    "SELECT type, version, run_id, correlation_id, causation_id, ts, payload::jsonb "
+    "FROM unnest($1::varchar[], $2::smallint[], $3::varchar[], $4::varchar[], $5::varchar[], "
+    "$6::timestamptz[], $7::text[]) "
     "WITH ORDINALITY AS batch(type, version, run_id, correlation_id, causation_id, ts, payload, n) "
-    "ORDER BY n RETURNING id, tx"
-).bindparams(*(bindparam(name, type_=ARRAY(kind)) for name, kind in (
-    ("type", String()), ("version", SmallInteger()), ("run_id", String()), ("correlation_id", String()),
-    ("causation_id", String()), ("ts", UtcDateTime()), ("payload", JSONB()))))
+    "ORDER BY n RETURNING id, tx")
 
 
-async def _insert_unnest(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
-    """Insert ``rows`` with one statement on PostgreSQL; return their ``(id, tx)`` in the order given.
+async def _insert_postgres(conn: AsyncConnection, events: Sequence[NewEvent]) -> list[tuple[int, int]]:
+    """Insert ``events`` with one statement on PostgreSQL; return their ``(id, tx)`` in the order given.
 
-    SQLAlchemy's ordered multi-row INSERT binds one parameter per value (7,000 for 1,000
-    events), each handled one by one in Python; one array per column takes about a fifth
-    off a 1,000-event ``append_many`` (benchmarks/events.py). ``ORDER BY n`` inserts the rows
-    in the order given, so their identity ids rise in that order (what SQLAlchemy's own
-    ordered RETURNING relies on): sorting the returned rows by id restores the order given.
+    One array per column: SQLAlchemy's ordered multi-row INSERT would bind one parameter per
+    value (7,000 for 1,000 events), each handled in Python. ``ORDER BY n`` inserts the rows in
+    the order given, so their identity ids rise in that order: sorting the returned rows by
+    id restores it.
     """
-    columns = {name: [row[name] for row in rows] for name in _UNNEST_COLUMNS}
-    return sorted(tuple(key) for key in (await conn.execute(_INSERT_UNNEST, columns)).all())
+    columns = tuple(list(column) for column in zip(*(
+        (e.type, e.version, e.run_id, e.correlation_id, e.causation_id, e.ts, e.json) for e in events)))
+    result = await conn.exec_driver_sql(_POSTGRES_INSERT, columns)
+    return sorted(tuple(key) for key in result.all())
 
 
 async def notify(conn: AsyncConnection, hint: str = "") -> None:
