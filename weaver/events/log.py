@@ -28,6 +28,7 @@ from weaver.events.outbox import (
     envelope,
     exists_query,
     head_query,
+    held_query,
     new_event,
     notify,
     read_query,
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 __all__ = ["AsyncEventLog"]
 
 _OFFSETS = ConsumerOffset.__table__
+#: seconds before a subscriber looks again for events held back by an older transaction,
+#: doubling up to the last value (and never beyond its poll interval)
+_HELD_FIRST, _HELD_LAST = 0.002, 0.1
 
 
 class AsyncEventLog:
@@ -149,8 +153,9 @@ class AsyncEventLog:
         """
         position = decode_cursor(after, "after")
         interval = self._store.poll_interval if poll_interval is None else poll_interval
-        listening = listen and self._store.dialect == "postgresql"
-        waker = self._listen().register() if listening else asyncio.Event()
+        postgres = self._store.dialect == "postgresql"
+        waker = self._listen().register() if listen and postgres else asyncio.Event()
+        backoff = _HELD_FIRST
         try:
             while True:
                 waker.clear()
@@ -158,9 +163,17 @@ class AsyncEventLog:
                 for event in events:
                     yield event
                     position = decode_cursor(event.cursor)
-                if len(events) < batch:
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(waker.wait(), interval)
+                if len(events) == batch:
+                    continue
+                wait = interval
+                if postgres and await self._held(position, run_id, types):
+                    # committed, but an older transaction still runs: its end sends no
+                    # notification, so look again soon rather than at the next poll
+                    wait, backoff = min(backoff, interval), min(backoff * 2, _HELD_LAST)
+                else:
+                    backoff = _HELD_FIRST
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(waker.wait(), wait)
         finally:
             if self._listener is not None:
                 self._listener.unregister(waker)
@@ -175,6 +188,16 @@ class AsyncEventLog:
                 return await self._read(after, limit, run_id, types)
             except StoreUnavailableError:
                 await asyncio.sleep(interval)
+
+    async def _held(self, after: Cursor, run_id: str | None, types: Collection[str] | None) -> bool:
+        """Return whether a committed event after ``after`` is held back by an older running transaction."""
+        from weaver.store.database import StoreUnavailableError
+
+        try:
+            async with self._store.connect() as conn:
+                return (await conn.execute(held_query(after, run_id, types))).first() is not None
+        except StoreUnavailableError:
+            return False
 
     def _listen(self) -> Listener:
         if self._listener is None:

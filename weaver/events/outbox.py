@@ -256,6 +256,20 @@ def read_query(dialect: str, after: Cursor, limit: int, run_id: str | None = Non
     return query.order_by(_TABLE.c.tx, _TABLE.c.id).limit(limit)
 
 
+def held_query(after: Cursor, run_id: str | None = None, types: Iterable[str] | None = None) -> Select[Any]:
+    """Return the query that finds a committed event after ``after`` that an older running
+    transaction still holds back (PostgreSQL): it will be readable as soon as that one ends."""
+    query = select(_TABLE.c.id).where(
+        tuple_(_TABLE.c.tx, _TABLE.c.id) > tuple_(bindparam("after_tx", after.tx, type_=_TABLE.c.tx.type),
+                                                  bindparam("after_id", after.id, type_=_TABLE.c.id.type)),
+        _TABLE.c.tx >= literal_column("pg_snapshot_xmin(pg_current_snapshot())"))
+    if run_id is not None:
+        query = query.where(_TABLE.c.run_id == run_id)
+    if types is not None:
+        query = query.where(_TABLE.c.type.in_(list(types)))
+    return query.limit(1)
+
+
 def head_query(dialect: str) -> Select[Any]:
     """Return the query for the newest readable event's ``(tx, id)``."""
     return (select(_TABLE.c.tx, _TABLE.c.id).where(_visible(dialect))

@@ -289,3 +289,41 @@ def test_an_idle_transaction_elsewhere_holds_readers_back_until_it_ends(pg_url: 
     held, released = asyncio.run(scenario())
 
     assert held == [] and released == [1]
+
+
+def test_an_event_held_back_by_an_older_transaction_arrives_soon_after_it_ends(pg_url: str) -> None:
+    """The held event's NOTIFY came while it was hidden, and the older transaction's end sends
+    none: the subscriber looks again soon by itself instead of waiting for its next poll."""
+
+    async def scenario() -> float:
+        import asyncpg
+
+        store = await _store(pg_url, poll_interval=30)
+        other = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        try:
+            received = asyncio.Event()
+
+            async def reader() -> None:
+                async for _ in store.log.subscribe():
+                    received.set()
+                    return
+
+            task = asyncio.create_task(reader())
+            await asyncio.sleep(0.1)
+            await store.log.listener.wait_connected(5)
+            transaction = other.transaction()
+            await transaction.start()
+            await other.fetchval("SELECT pg_current_xact_id()")
+            await store.log.append("tick", tick(1))
+            await asyncio.sleep(0.3)
+            assert not received.is_set()  # held back while the older transaction runs
+            await transaction.rollback()
+            ended = time.monotonic()
+            await asyncio.wait_for(received.wait(), 5)
+            await task
+            return time.monotonic() - ended
+        finally:
+            await other.close()
+            await store.close()
+
+    assert asyncio.run(scenario()) < 0.5
