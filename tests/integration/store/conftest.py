@@ -71,3 +71,14 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite+aiosqlite:///{tmp_path / 'weaver.db'}"
     else:
         yield from pg_database()
+
+
+@pytest.fixture
+def store(url: str):
+    """An upgraded store on each database, through the synchronous API."""
+    from weaver.store import Store
+
+    with Store(url, poll_interval=0.2) as store:
+        store.upgrade()
+        yield store
+

@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from weaver.core.errors import DataError
 from weaver.events import CursorError, EventPayloadError, EventTypeError
+from tests.integration.store.helpers import T0, count, tick
 from weaver.store import AsyncStore, Store
 
-T0 = datetime(2026, 12, 5, 14, 30, tzinfo=timezone.utc)
 
 
-def tick(n: int, run_id: str = "r1") -> dict:
-    return {"run_id": run_id, "timestamp": T0.isoformat(), "bar_index": n}
 
-
-@pytest.fixture
-def store(url: str):
-    with Store(url, poll_interval=0.2) as store:
-        store.upgrade()
-        yield store
-
-
-def count(store: Store, table: str) -> int:
-    async def work(aio: AsyncStore) -> int:
-        async with aio.connect() as conn:
-            return (await conn.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one()
-
-    return store.call(work)
 
 
 def test_upgrade_creates_the_schema_and_current_names_the_head(url: str) -> None:

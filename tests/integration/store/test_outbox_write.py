@@ -12,11 +12,11 @@ import asyncio
 import random
 from datetime import datetime, timedelta, timezone
 
+from tests.integration.store.helpers import T0, tick
 from weaver.core.envelope import Envelope
 from weaver.events import new_event
 from weaver.store import AsyncStore
 
-T0 = datetime(2026, 12, 5, 14, 30, tzinfo=timezone.utc)
 
 
 def tick(run_id: str, n: int) -> dict:

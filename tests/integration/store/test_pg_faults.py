@@ -14,22 +14,18 @@ import random
 import shutil
 import subprocess
 import time
-from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
 
+from tests.integration.store.helpers import tick
 from weaver.events import START, new_event
 from weaver.events.outbox import write
 from weaver.store import AsyncStore, StoreUnavailableError
 
 pytestmark = pytest.mark.postgres
 
-T0 = datetime(2026, 12, 5, 14, 30, tzinfo=timezone.utc)
 
-
-def tick(n: int) -> dict:
-    return {"run_id": "r1", "timestamp": T0.isoformat(), "bar_index": n}
 
 
 async def _store(url: str, **options) -> AsyncStore:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 import weaver as wv
 from weaver.core.errors import DataError
+from tests.integration.store.helpers import count
 from weaver.store import AsyncStore, Store
 from weaver.store.errors import ConflictError, NotFoundError
 from weaver.store.models import Base, OutboxEvent
@@ -43,19 +44,6 @@ def idle(goog: pd.DataFrame) -> wv.BacktestResult:
     return wv.backtest(SmaCross, goog.iloc[:20])
 
 
-@pytest.fixture
-def store(url: str):
-    with Store(url) as store:
-        store.upgrade()
-        yield store
-
-
-def count(store: Store, table: str) -> int:
-    async def work(aio: AsyncStore) -> int:
-        async with aio.connect() as conn:
-            return (await conn.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one()
-
-    return store.call(work)
 
 
 def assert_same_backtest(loaded: StoredBacktest, result: wv.BacktestResult) -> None:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
 
 import pytest
 
+from tests.integration.store.helpers import tick
 from weaver.store import AsyncStore
 
-T0 = datetime(2026, 12, 5, 14, 30, tzinfo=timezone.utc)
 
-
-def tick(n: int) -> dict:
-    return {"run_id": "r1", "timestamp": T0.isoformat(), "bar_index": n}
 
 
 async def _subscribe_while_appending(store: AsyncStore, *, listen: bool) -> list[int]:
@@ -34,28 +30,15 @@ async def _subscribe_while_appending(store: AsyncStore, *, listen: bool) -> list
 
 
 @pytest.mark.postgres
-def test_a_subscriber_that_does_not_listen_polls_without_a_listener(pg_url: str) -> None:
+@pytest.mark.parametrize("listen", [False, True], ids=["polling without a listener", "listening by default"])
+def test_a_subscriber_listens_unless_told_not_to(pg_url: str, listen: bool) -> None:
     async def scenario() -> tuple[list[int], object]:
         async with AsyncStore(pg_url) as store:
             await store.upgrade()
-            got = await _subscribe_while_appending(store, listen=False)
+            got = await _subscribe_while_appending(store, listen=listen)
             return got, store.log.listener
 
     got, listener = asyncio.run(scenario())
 
     assert got == [0, 1, 2, 3]
-    assert listener is None
-
-
-@pytest.mark.postgres
-def test_a_subscriber_listens_by_default(pg_url: str) -> None:
-    async def scenario() -> tuple[list[int], object]:
-        async with AsyncStore(pg_url) as store:
-            await store.upgrade()
-            got = await _subscribe_while_appending(store, listen=True)
-            return got, store.log.listener
-
-    got, listener = asyncio.run(scenario())
-
-    assert got == [0, 1, 2, 3]
-    assert listener is not None
+    assert (listener is not None) == listen
