@@ -7,9 +7,10 @@ a test that points ``WEAVER_HOME`` at a temporary directory gets a store of its 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "load_settings"]
 
@@ -24,17 +25,54 @@ class Settings(BaseSettings):
     database_url
         The store (``WEAVER_DATABASE_URL``): ``postgresql+asyncpg://user@host/db`` moves it to
         PostgreSQL. Unset, it is the SQLite file ``weaver.db`` under ``home``.
+    token
+        The API's token (``WEAVER_TOKEN``); unset, ``weaver serve`` generates one into
+        ``home/token`` (mode 0600) on first start and reuses it.
+    catalog
+        The Parquet catalog of bars (``WEAVER_CATALOG``); ``home/catalog`` by default.
+    url
+        The server that notebooks talk to (``WEAVER_URL``).
+    allowed_hosts, allowed_origins
+        Host names and Origins the server accepts besides its loopback names and its own
+        origin (``WEAVER_ALLOWED_HOSTS``, ``WEAVER_ALLOWED_ORIGINS``: comma-separated).
     """
 
     model_config = SettingsConfigDict(env_prefix="WEAVER_", env_file=".env", extra="ignore")
 
     home: Path = Field(default=Path("~/.weaver"))
     database_url: str | None = None
+    token: SecretStr | None = None
+    catalog: Path | None = None
+    url: str = "http://127.0.0.1:8000"
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    alpaca_paper_key_id: SecretStr | None = None
+    alpaca_paper_secret_key: SecretStr | None = None
+    alpaca_live_key_id: SecretStr | None = None
+    alpaca_live_secret_key: SecretStr | None = None
 
-    @field_validator("home")
+    @field_validator("home", "catalog")
     @classmethod
-    def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _expand(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser()
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def catalog_path(self) -> Path:
+        """Return the catalog's directory: ``catalog``, or ``catalog`` under ``home``."""
+        return self.catalog if self.catalog is not None else self.home / "catalog"
+
+    def secrets(self) -> list[str]:
+        """Return the secret values set (token, Alpaca keys): what no log line or response may show."""
+        values = (self.token, self.alpaca_paper_key_id, self.alpaca_paper_secret_key, self.alpaca_live_key_id,
+                  self.alpaca_live_secret_key)
+        return [value.get_secret_value() for value in values if value is not None and value.get_secret_value()]
 
     @property
     def store_url(self) -> str:

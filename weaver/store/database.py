@@ -237,8 +237,12 @@ class AsyncStore:
         def read(connection: Any) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
 
-        async with self.read_engine.connect() as conn:
+        conn = await self.guard(self.read_engine.connect)
+        try:
             return await self.guard(lambda: conn.run_sync(read))
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     @staticmethod
     def head_revision() -> str:

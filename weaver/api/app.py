@@ -1,0 +1,71 @@
+"""``create_app(settings)``: the API server (DESIGN §6), built with nothing done at import.
+
+At start it opens the store and upgrades it, and reads (or generates) the token; at stop it
+closes the store. Routes get what they need through :mod:`weaver.api.deps`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from weaver.api.errors import ErrorResponse, install_error_handlers
+from weaver.api.middleware import BodyLimit, CatchAll, HostOriginGuard, RequestContext
+from weaver.api.security import ensure_token, require_token
+from weaver.settings import Settings, load_settings
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+#: the largest request body the server reads: a strategy's source is far smaller
+MAX_BODY_BYTES = 1 << 20
+
+_ERRORS = {status: {"model": ErrorResponse, "description": description} for status, description in (
+    (401, "Missing or invalid token"), (403, "Host or Origin not allowed"), (413, "Request body too large"),
+    (422, "Invalid request: the fields are named"), (500, "Unexpected error: no internals are shown"),
+    (503, "The store is unavailable"))}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Return the API server's app for ``settings`` (read from the environment by default)."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from weaver.catalog import Catalog
+        from weaver.store.database import AsyncStore
+
+        app.state.token = ensure_token(settings)
+        store = AsyncStore(settings=settings)
+        app.state.store = store
+        app.state.catalog = Catalog(settings.catalog_path)
+        try:
+            await store.upgrade()
+            yield
+        finally:
+            await store.close()
+
+    app = FastAPI(title="Weaver", version=version("weaver"), lifespan=lifespan, responses=_ERRORS,
+                  description="Runs, orders, candles, strategies and a live event stream. Every /api/v1 route "
+                              "needs `Authorization: Bearer <token>` (the event stream also takes `?token=`).")
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    from weaver.api.routes import health
+
+    app.include_router(health.health)
+    app.include_router(health.v1, prefix="/api/v1", dependencies=[Depends(require_token)])
+
+    # added innermost first: a request meets RequestContext, the catch-all, the guard, the size limit
+    app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins, allow_methods=["*"],
+                       allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Correlation-ID"],
+                       expose_headers=["X-Correlation-ID"])
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(HostOriginGuard, allowed_hosts=settings.allowed_hosts,
+                       allowed_origins=settings.allowed_origins)
+    app.add_middleware(CatchAll)
+    app.add_middleware(RequestContext)
+    return app

@@ -1,0 +1,34 @@
+"""What routes get injected (roadmap A.6): the settings, the store, the catalog, from the app's state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+
+if TYPE_CHECKING:
+    from weaver.catalog import Catalog
+    from weaver.settings import Settings
+    from weaver.store.database import AsyncStore
+
+__all__ = ["CatalogDep", "SettingsDep", "StoreDep", "get_catalog", "get_settings", "get_store"]
+
+
+def get_settings(request: Request) -> Settings:
+    """Return the server's settings."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_store(request: Request) -> AsyncStore:
+    """Return the server's store."""
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+def get_catalog(request: Request) -> Catalog:
+    """Return the catalog of bars the server reads."""
+    return request.app.state.catalog  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated["Settings", Depends(get_settings)]
+StoreDep = Annotated["AsyncStore", Depends(get_store)]
+CatalogDep = Annotated["Catalog", Depends(get_catalog)]
