@@ -22,3 +22,35 @@ def count(store, table: str) -> int:
             return (await conn.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one()
 
     return store.call(work)
+
+
+def settle(store, cursor: str, timeout: float = 10.0) -> None:
+    """Wait until the event at ``cursor`` is readable.
+
+    On PostgreSQL an event is readable once every older transaction in the whole cluster has
+    ended, and another session's (a test run next door, autovacuum's) may still be running:
+    a read right after a commit can come back short. Nothing is lost; it is late.
+    """
+    import time
+
+    from weaver.events import decode_cursor
+
+    deadline = time.monotonic() + timeout
+    while decode_cursor(store.log.head()) < decode_cursor(cursor):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"event {cursor} not readable after {timeout} s")
+        time.sleep(0.01)
+
+
+async def settle_async(store, cursor: str, timeout: float = 10.0) -> None:
+    """Wait until the event at ``cursor`` is readable (:func:`settle`, for an ``AsyncStore``)."""
+    import asyncio
+    import time
+
+    from weaver.events import decode_cursor
+
+    deadline = time.monotonic() + timeout
+    while decode_cursor(await store.log.head()) < decode_cursor(cursor):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"event {cursor} not readable after {timeout} s")
+        await asyncio.sleep(0.01)

@@ -13,6 +13,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tests.integration.store.helpers import settle
 from weaver.store import Store
 
 SCRIPT = Path(__file__).with_name("consumer_proc.py")
@@ -25,8 +26,9 @@ def test_a_consumer_killed_before_committing_its_offset_gets_the_events_again(ur
     handled = tmp_path / "handled.txt"
     with Store(url) as store:
         store.upgrade()
-        store.log.append_many([store.log.event("tick", {"run_id": "r1", "timestamp": T0.isoformat(), "bar_index": n})
-                               for n in range(N)])
+        written = store.log.append_many([store.log.event("tick", {"run_id": "r1", "timestamp": T0.isoformat(),
+                                                                  "bar_index": n}) for n in range(N)])
+        settle(store, written[-1].cursor)
         events = store.log.read(limit=N)
         all_ids = [e.id for e in events]
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from weaver.core.errors import DataError
 from weaver.events import CursorError, EventPayloadError, EventTypeError
-from tests.integration.store.helpers import T0, count, tick
+from tests.integration.store.helpers import T0, count, settle, tick
 from weaver.store import AsyncStore, Store
 
 
@@ -31,6 +31,7 @@ def test_appended_events_come_back_in_order_with_their_metadata(store: Store) ->
     first = store.log.append("run.created", {"run_id": "r1", "status": "pending"}, run_id="r1",
                              correlation_id="req-1", ts=T0)
     second = store.log.append("tick", tick(0), run_id="r1", causation_id=str(first.id), ts=T0)
+    settle(store, second.cursor)
 
     events = store.log.read()
 
@@ -47,7 +48,8 @@ def test_appended_events_come_back_in_order_with_their_metadata(store: Store) ->
 
 def test_read_filters_by_run_and_type_and_pages_by_limit(store: Store) -> None:
     store.log.append_many([store.log.event("tick", tick(n, run), run_id=run) for n in range(5) for run in ("a", "b")])
-    store.log.append("run.started", {"run_id": "a", "status": "running"}, run_id="a")
+    last = store.log.append("run.started", {"run_id": "a", "status": "running"}, run_id="a")
+    settle(store, last.cursor)
 
     only_a = store.log.read(run_id="a", limit=100)
     ticks = store.log.read(types=["tick"], limit=100)
@@ -142,7 +144,8 @@ def test_subscribe_waits_for_new_events_and_yields_them_in_order(store: Store) -
 
 
 def test_offsets_are_kept_per_consumer_and_consume_resumes_after_them(store: Store) -> None:
-    store.log.append_many([store.log.event("tick", tick(n)) for n in range(4)])
+    written = store.log.append_many([store.log.event("tick", tick(n)) for n in range(4)])
+    settle(store, written[-1].cursor)
     seen: list[int] = []
 
     store.log.consume("reports", lambda e: seen.append(e.payload["bar_index"]), stop=lambda e: e.payload["bar_index"] == 1)
@@ -161,7 +164,7 @@ def test_the_sync_store_works_inside_a_running_event_loop(url: str) -> None:
     async def notebook_cell() -> list[int]:
         with Store(url) as store:
             store.upgrade()
-            store.log.append("tick", tick(7))
+            settle(store, store.log.append("tick", tick(7)).cursor)
             return [e.payload["bar_index"] for e in store.log.read()]
 
     assert asyncio.run(notebook_cell()) == [7]
@@ -185,7 +188,9 @@ def test_the_store_log_and_the_memory_log_are_the_core_port_and_agree(store: Sto
     for log in (store.log, memory):
         assert isinstance(log, EventLog)
         for n in range(5):
-            log.append("tick", tick(n), run_id="r1", ts=T0)
+            last = log.append("tick", tick(n), run_id="r1", ts=T0)
+        if log is store.log:
+            settle(store, last.cursor)
     stored, kept = store.log.read(limit=3), memory.read(limit=3)
 
     assert [(e.type, e.payload, e.ts) for e in stored] == [(e.type, e.payload, e.ts) for e in kept]

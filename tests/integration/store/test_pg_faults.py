@@ -18,7 +18,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.store.helpers import tick
+from tests.integration.store.helpers import settle_async, tick
 from weaver.events import START, new_event
 from weaver.events.outbox import write
 from weaver.store import AsyncStore, StoreUnavailableError
@@ -57,6 +57,7 @@ def test_two_transactions_committing_out_of_id_order_are_both_delivered(pg_url: 
                 naive = (await _naive_read(store, after_id=0))                   # "id > last": sees b only
                 while_open = await store.log.read()                              # the cursor waits for a
                 await first.commit()
+                await settle_async(store, b.cursor)
                 after = await store.log.read()
                 resumed = await store.log.read(after=after[0].cursor)
             return naive, [e.id for e in while_open], [e.id for e in after], [e.id for e in resumed]
@@ -273,9 +274,10 @@ def test_an_idle_transaction_elsewhere_holds_readers_back_until_it_ends(pg_url: 
             transaction = other.transaction()
             await transaction.start()
             await other.fetchval("SELECT pg_current_xact_id()")  # takes a transaction id, then sits idle
-            await store.log.append("tick", tick(1))
+            event = await store.log.append("tick", tick(1))
             held = [e.payload["bar_index"] for e in await store.log.read()]
             await transaction.rollback()
+            await settle_async(store, event.cursor)
             released = [e.payload["bar_index"] for e in await store.log.read()]
             return held, released
         finally:
