@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 from urllib.parse import quote, unquote
@@ -24,10 +25,22 @@ from weaver.data.gaps import find_gaps
 from weaver.data.loader import load_bars
 from weaver.data.timeframe import normalize_timeframe, timeframe_seconds
 
-__all__ = ["Catalog"]
+__all__ = ["Catalog", "CatalogEntry"]
 
 _META_KEY = b"weaver"
 _SUFFIX = ".parquet"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """One file of the catalog: a symbol's bars of one timeframe, how many, first and last."""
+
+    symbol: str
+    timeframe: str
+    bars: int
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    path: Path
 
 
 class Catalog:
@@ -150,6 +163,24 @@ class Catalog:
         }
         return bars
 
+    def entry(self, symbol: str, timeframe: str) -> CatalogEntry:
+        """Return what the catalog holds of ``symbol``'s ``timeframe`` bars, from the file's metadata.
+
+        Raises
+        ------
+        DataError
+            If the catalog has no such symbol or timeframe.
+        """
+        target = self.path(symbol, timeframe)
+        if not target.is_file():
+            self.read(symbol, timeframe)  # raises the error that names what there is
+        return _entry(symbol, normalize_timeframe(timeframe), target)
+
+    def entries(self) -> list[CatalogEntry]:
+        """Return every file's :class:`CatalogEntry`, by symbol, then shortest timeframe first."""
+        listed = sorted(self._entries(), key=lambda e: (e[1], _timeframe_order(e[0])))
+        return [_entry(symbol, tf, self.path(symbol, tf)) for tf, symbol in listed]
+
     def has(self, symbol: str, timeframe: str) -> bool:
         """Return whether the catalog holds ``symbol``'s ``timeframe`` bars."""
         return self.path(symbol, timeframe).is_file()
@@ -190,6 +221,25 @@ class Catalog:
                 continue
             out.extend((tf, unquote(f.name[: -len(_SUFFIX)])) for f in folder.glob("*" + _SUFFIX))
         return out
+
+
+def _entry(symbol: str, timeframe: str, path: Path) -> CatalogEntry:
+    """Read a file's row count and first and last time from its Parquet metadata (rows are in time order)."""
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    meta = file.metadata
+    start = end = None
+    if meta.num_rows:
+        column = file.schema_arrow.get_field_index("timestamp")
+        first = meta.row_group(0).column(column).statistics
+        last = meta.row_group(meta.num_row_groups - 1).column(column).statistics
+        if first is not None and last is not None and first.has_min_max and last.has_min_max:
+            start, end = pd.Timestamp(first.min), pd.Timestamp(last.max)
+        else:  # no statistics: read the times
+            stamps = file.read(columns=["timestamp"]).column(0)
+            start, end = pd.Timestamp(stamps[0].as_py()), pd.Timestamp(stamps[-1].as_py())
+    return CatalogEntry(symbol, timeframe, meta.num_rows, start, end, path)
 
 
 def _timeframe_order(tf: str) -> tuple[int, float]:

@@ -109,3 +109,20 @@ def test_goog_round_trip(tmp_path):
     read = catalog.read("GOOG", "1d")
     pd.testing.assert_frame_equal(read, goog)
     assert read.attrs["gaps"] == goog.attrs["gaps"]
+
+
+def test_entries_say_what_the_catalog_holds_without_reading_the_bars(tmp_path):
+    catalog = Catalog(tmp_path)
+    assert catalog.entries() == []
+    catalog.write(synthetic(100, symbol="B"))
+    catalog.write(load_bars("data/GOOG.csv"))
+    catalog.write(synthetic(30, freq="1h", symbol="B"))
+
+    entries = catalog.entries()
+
+    assert [(e.symbol, e.timeframe, e.bars) for e in entries] == [("B", "1m", 100), ("B", "1h", 30), ("GOOG", "1d", 2148)]
+    goog = catalog.entry("GOOG", "1D")
+    assert (goog.start, goog.end) == (pd.Timestamp("2004-08-19", tz="UTC"), pd.Timestamp("2013-03-01", tz="UTC"))
+    assert goog.path == tmp_path / "1d" / "GOOG.parquet"
+    with pytest.raises(DataError, match="unknown symbol 'ZZ'"):
+        catalog.entry("ZZ", "1d")
