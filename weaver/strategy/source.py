@@ -36,12 +36,15 @@ SOURCE_FILE = "<strategy source>"
 class StrategySourceError(ParameterError):
     """Raise for a strategy source that does not build: the message names the line and the error.
 
-    ``line`` is the source's line at fault (1-based), or None when no line is (no class found).
+    ``line`` is the source's line at fault (1-based), or None when no line is (no class found);
+    ``field`` is what to fix: ``"source"``, or ``"class_name"`` when the source is fine but the
+    class meant is not named, or named wrong.
     """
 
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message, line)
+    def __init__(self, message: str, line: int | None = None, field: str = "source") -> None:
+        super().__init__(message, line, field)
         self.line = line
+        self.field = field
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -82,7 +85,7 @@ def load_strategy_class(source: str, class_name: str | None = None) -> type[Stra
     if not source.strip():
         raise StrategySourceError("the source is empty")
     if class_name is not None and not (isinstance(class_name, str) and class_name.isidentifier()):
-        raise StrategySourceError(f"class_name {class_name!r} is not a Python identifier")
+        raise StrategySourceError(f"class_name {class_name!r} is not a Python identifier", field="class_name")
     namespace = _execute(source)
     module_name = namespace["__name__"]
     own: list[type[Strategy]] = []
@@ -100,17 +103,17 @@ def load_strategy_class(source: str, class_name: str | None = None) -> type[Stra
             raise StrategySourceError(f"the source defines no weaver.Strategy subclass{listed}; "
                                       "write `class MyStrategy(weaver.Strategy): ...`")
         raise StrategySourceError(f"the source defines {len(own)} weaver.Strategy subclasses: {names}; "
-                                  "say which one with class_name")
+                                  "say which one with class_name", field="class_name")
     found = namespace.get(class_name)
     if found is None:
         listed = f"its weaver.Strategy subclasses: {names}" if own else "it defines no weaver.Strategy subclass"
-        raise StrategySourceError(f"the source has no class {class_name!r}; {listed}")
+        raise StrategySourceError(f"the source has no class {class_name!r}; {listed}", field="class_name")
     if not (isinstance(found, type) and issubclass(found, Strategy)):
         what = "a module" if isinstance(found, types.ModuleType) else f"a {type(found).__name__}"
-        raise StrategySourceError(f"{class_name!r} is {what}, not a weaver.Strategy subclass")
+        raise StrategySourceError(f"{class_name!r} is {what}, not a weaver.Strategy subclass", field="class_name")
     if found.__module__ != module_name:
         raise StrategySourceError(f"{class_name} is imported from {found.__module__}, not defined in the source; "
-                                  "a registered strategy's class is written in its source")
+                                  "a registered strategy's class is written in its source", field="class_name")
     return found
 
 

@@ -80,8 +80,10 @@ def test_postponed_annotations_and_dataclasses_work_as_in_a_module() -> None:
 
 
 def test_several_classes_need_class_name_and_the_error_names_them() -> None:
-    with pytest.raises(StrategySourceError, match=r"2 weaver.Strategy subclasses: Base, Child; say which.*class_name"):
+    with pytest.raises(StrategySourceError, match=r"2 weaver.Strategy subclasses: Base, Child; say which.*class_name") as err:
         load_strategy_class(TWO)
+
+    assert err.value.field == "class_name" and err.value.line is None
 
     assert load_strategy_class(TWO, "Child").params["m"].default == 0.5
     assert load_strategy_class(TWO, "Base").__name__ == "Base"
@@ -100,8 +102,10 @@ def test_no_strategy_class_is_refused_naming_the_classes_it_has() -> None:
     ("1x", "class_name '1x' is not a Python identifier"),
 ])
 def test_a_wrong_class_name_is_refused(class_name: str, fragment: str) -> None:
-    with pytest.raises(StrategySourceError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(StrategySourceError, match=fragment.replace("(", r"\(").replace(")", r"\)")) as err:
         load_strategy_class(TWO, class_name)
+
+    assert err.value.field == "class_name"
 
 
 def test_a_class_imported_rather_than_defined_is_refused_by_name() -> None:
@@ -115,7 +119,7 @@ def test_a_syntax_error_names_its_line_and_column() -> None:
     with pytest.raises(StrategySourceError) as err:
         load_strategy_class("import weaver as wv\n\nclass X(wv.Strategy)\n    pass\n")
 
-    assert err.value.line == 3
+    assert err.value.line == 3 and err.value.field == "source"
     assert "line 3" in str(err.value) and "SyntaxError" in str(err.value)
     assert "class X(wv.Strategy)" in str(err.value)
 
@@ -149,7 +153,7 @@ def test_the_error_pickles_with_its_line() -> None:
         load_strategy_class("x = (\n")
 
     back = pickle.loads(pickle.dumps(err.value))
-    assert str(back) == str(err.value) and back.line == err.value.line
+    assert str(back) == str(err.value) and (back.line, back.field) == (err.value.line, "source")
 
 
 def test_describe_source_gives_the_class_name_and_its_parameter_schema() -> None:
