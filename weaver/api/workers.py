@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 from weaver.core.errors import WeaverError
 
-__all__ = ["WorkerDiedError", "WorkerError", "WorkerPool", "WorkerTimeoutError"]
+__all__ = ["WorkerDiedError", "WorkerError", "WorkerPool", "WorkerTimeoutError", "describe_exit"]
 
 T = TypeVar("T")
 
@@ -167,7 +167,7 @@ class WorkerPool:
             if status == "died":
                 await asyncio.to_thread(process.join, 5)
                 code = process.exitcode
-                raise WorkerDiedError(f"the worker exited with {_describe_exit(code)} before answering", code)
+                raise WorkerDiedError(f"the worker exited with {describe_exit(code)} before answering", code)
             if status == "error":
                 raise value
             return value  # type: ignore[no-any-return]
@@ -190,7 +190,8 @@ class WorkerPool:
                 process.kill()
 
 
-def _describe_exit(code: int | None) -> str:
+def describe_exit(code: int | None) -> str:
+    """Return a process's exit status in words: ``"exit code 1"``, ``"signal SIGKILL"``."""
     if code is None:
         return "an unknown status"
     if code < 0:
