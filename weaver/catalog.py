@@ -121,11 +121,13 @@ class Catalog:
         timeframe: str,
         start: str | pd.Timestamp | None = None,
         end: str | pd.Timestamp | None = None,
+        limit: int | None = None,
     ) -> pd.DataFrame:
         """Read stored bars, optionally only those from ``start`` to ``end`` (both inclusive).
 
-        Naive ``start``/``end`` are UTC. The frame has ``attrs`` symbol, timeframe, source
-        (the file), gaps (of the rows returned) and repairs (as when written).
+        Naive ``start``/``end`` are UTC; ``limit`` keeps at most that many bars from the
+        start. Only the rows kept become a DataFrame. The frame has ``attrs`` symbol,
+        timeframe, source (the file), gaps (of the rows returned) and repairs (as when written).
 
         Raises
         ------
@@ -144,15 +146,20 @@ class Catalog:
                 f"catalog {self.root}: no {normalize_timeframe(timeframe)!r} bars for {symbol!r}; "
                 f"timeframes: {self.timeframes(symbol)}"
             )
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+            raise DataError(f"catalog {self.root}: limit must be a whole number >= 0, got {limit!r}")
         table = pq.read_table(target)
         meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
-        bars = table.to_pandas()
-        bars.index = bars.index.as_unit("ns")
-        if start is not None or end is not None:
-            stamps = bars.index.asi8
+        if start is not None or end is not None or limit is not None:
+            # cut the Arrow table before pandas sees it: a page of a long history stays cheap
+            stamps = table.column("timestamp").to_numpy().astype("datetime64[ns]").view(np.int64)
             lo = 0 if start is None else int(np.searchsorted(stamps, _utc_ns(start), "left"))
             hi = len(stamps) if end is None else int(np.searchsorted(stamps, _utc_ns(end), "right"))
-            bars = bars.iloc[lo:hi]
+            if limit is not None:
+                hi = min(hi, lo + limit)
+            table = table.slice(lo, max(hi - lo, 0))
+        bars = table.to_pandas()
+        bars.index = bars.index.as_unit("ns")
         tf = meta.get("timeframe", normalize_timeframe(timeframe))
         bars.attrs = {
             "symbol": meta.get("symbol", symbol),

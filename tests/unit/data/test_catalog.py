@@ -126,3 +126,21 @@ def test_entries_say_what_the_catalog_holds_without_reading_the_bars(tmp_path):
     assert goog.path == tmp_path / "1d" / "GOOG.parquet"
     with pytest.raises(DataError, match="unknown symbol 'ZZ'"):
         catalog.entry("ZZ", "1d")
+
+
+@pytest.mark.parametrize(("start", "end", "limit"), [
+    (None, None, 5), ("2020-01-01 00:10", None, 3), ("2020-01-01 00:10", "2020-01-01 00:11", 30),
+    ("2021-01-01", None, 5), (None, "2019-01-01", None), ("2020-01-01 00:50", "2020-01-01 00:40", None),
+    (None, None, 0),
+])
+def test_a_limited_or_ranged_read_is_the_slice_of_the_whole(tmp_path, start, end, limit):
+    catalog = Catalog(tmp_path)
+    catalog.write(synthetic(100, symbol="A"))
+    whole = catalog.read("A", "1m")
+
+    part = catalog.read("A", "1m", start=start, end=end, limit=limit)
+
+    lo = 0 if start is None else whole.index.searchsorted(pd.Timestamp(start, tz="UTC"), "left")
+    hi = len(whole) if end is None else whole.index.searchsorted(pd.Timestamp(end, tz="UTC"), "right")
+    expected = whole.iloc[lo:max(lo, hi)].iloc[:limit]
+    pd.testing.assert_frame_equal(part, expected)
