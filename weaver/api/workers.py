@@ -125,6 +125,8 @@ class WorkerPool:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_workers)
         async with self._slots:
+            if self._closed:  # closed while this call waited for a slot
+                raise WorkerError("the worker pool is closed")
             self.calls += 1
             try:
                 return await self._run(fn, args, timeout)

@@ -80,6 +80,20 @@ def test_calls_run_side_by_side_up_to_max_workers_and_never_on_the_loop() -> Non
     assert per_call < 0.5, per_call
 
 
+def test_a_killed_forkserver_is_started_again() -> None:
+    from multiprocessing import forkserver
+
+    async def scenario() -> float:
+        pool = WorkerPool(max_workers=1)
+        await pool.call(math.sqrt, 1.0, timeout=30)
+        pid = forkserver._forkserver._forkserver_pid
+        os.kill(pid, 9)
+        time.sleep(0.2)
+        return await pool.call(math.sqrt, 9.0, timeout=30)
+
+    assert asyncio.run(scenario()) == 3.0
+
+
 def test_fork_is_refused() -> None:
     with pytest.raises(WorkerError, match="fork"):
         WorkerPool(method="fork")
