@@ -86,10 +86,13 @@ def test_bad_queries_name_the_field_and_the_server_keeps_serving(client: httpx.C
     assert client.get("/api/v1/symbols").status_code == 200
 
 
-def test_an_empty_range_is_an_empty_page(client: httpx.Client) -> None:
-    body = client.get("/api/v1/candles", params={"symbol": "GOOG", "timeframe": "1d", "start": "2020-01-01"}).json()
+def test_an_empty_range_is_an_empty_page_and_far_times_are_no_error(client: httpx.Client) -> None:
+    empty = client.get("/api/v1/candles", params={"symbol": "GOOG", "timeframe": "1d", "start": "2020-01-01"})
+    far = client.get("/api/v1/candles", params={"symbol": "GOOG", "timeframe": "1d", "start": "0378-11-19T13:55:24Z",
+                                                "end": "9999-12-31T00:00:00Z", "limit": 2})
 
-    assert body["items"] == [] and body["next_start"] is None
+    assert empty.json()["items"] == [] and empty.json()["next_start"] is None
+    assert far.status_code == 200 and far.json()["items"][0]["timestamp"] == "2004-08-19T00:00:00Z"
 
 
 def test_the_openapi_document_types_the_market_routes_with_examples(client: httpx.Client) -> None:

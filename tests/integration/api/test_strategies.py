@@ -208,12 +208,16 @@ def test_malformed_json_and_unknown_strategies_are_refused_and_the_server_keeps_
     unknown_name = client.get("/api/v1/strategies/no_such_strategy")
     unknown_id = client.get("/api/v1/strategies/999999")
     bad_page = client.get("/api/v1/strategies", params={"page_size": 10_000})
+    far_page = client.get("/api/v1/strategies", params={"page": 10**22})
+    not_text = client.post("/api/v1/strategies", content=b"\x17\xd7\xb6NB\x00", headers={"Content-Type": "application/json"})
 
     error_of(malformed, 422, "VALIDATION_ERROR")
     body = error_of(unknown_name, 404, "NOT_FOUND")
     assert "no_such_strategy" in body["message"] and body["details"]["field"] == "strategy"
     assert "999999" in error_of(unknown_id, 404, "NOT_FOUND")["message"]
     assert "page_size" in error_of(bad_page, 422, "VALIDATION_ERROR")["message"]
+    assert "page" in error_of(far_page, 422, "VALIDATION_ERROR")["message"]
+    assert not_text.status_code in (400, 422) and not_text.json()["code"] in ("BAD_REQUEST", "VALIDATION_ERROR")
     assert client.get("/api/v1/strategies/sma_cross").status_code == 200
 
 

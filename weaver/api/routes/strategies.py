@@ -22,6 +22,7 @@ _NOT_FOUND = {404: {"model": ErrorResponse, "description": "No such strategy or 
 @router.post("/strategies", response_model=StrategyResponse, status_code=201, summary="Register a strategy's source",
              responses={200: {"model": StrategyResponse, "description": "This source was registered under this "
                                                                         "name already: the same id and version"},
+                        400: {"model": ErrorResponse, "description": "The body could not be read as JSON text"},
                         409: {"model": ErrorResponse, "description": "This source is registered under this name "
                                                                      "for another class"},
                         422: {"model": ErrorResponse, "description": "Invalid fields, or a source that does not "
@@ -51,7 +52,7 @@ async def list_strategies(
         store: StoreDep,
         name: Annotated[str | None, Query(pattern=NAME_PATTERN, description="Only this name's versions")] = None,
         latest: Annotated[bool, Query(description="Only each name's newest version")] = False,
-        page: Annotated[int, Query(ge=1, description="The page, from 1")] = 1,
+        page: Annotated[int, Query(ge=1, le=1_000_000, description="The page, from 1")] = 1,
         page_size: Annotated[int, Query(ge=1, le=100, description="Strategies per page, at most 100")] = 20,
 ) -> StrategyListResponse:
     """Return one page of registrations, newest first, without their sources."""

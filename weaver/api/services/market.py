@@ -120,10 +120,17 @@ def _invalid(field: str, message: str, value: str) -> ApiError:
                     {"errors": [error], "value": value})
 
 
+#: the instants a bar can have (a datetime64[ns] holds 1677-09-21 .. 2262-04-11)
+_EARLIEST = datetime(1678, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(2262, 1, 1, tzinfo=timezone.utc)
+
+
 def _utc(when: datetime | None) -> datetime | None:
+    """Return ``when`` in UTC (naive: read as UTC), within the span bars can have."""
     if when is None:
         return None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    return min(max(when, _EARLIEST), _LATEST)
 
 
 def _datetime(stamp: Any) -> datetime | None:
