@@ -72,7 +72,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         held = catalog.entry(args.symbol, timeframe)
         raise DataError(f"{args.symbol} {normalize_timeframe(timeframe)} is in the catalog already "
                         f"({_describe(held.bars, held.start, held.end)}); --replace replaces it")
-    path = catalog.write(bars, args.symbol, timeframe)
+    try:
+        path = catalog.write(bars, args.symbol, timeframe)
+    except OSError as exc:  # a catalog folder that cannot be written: one line, not a traceback
+        raise DataError(f"cannot write to the catalog {catalog.root} (WEAVER_CATALOG or WEAVER_HOME): "
+                        f"{exc.strerror or exc}") from None
     entry = catalog.entry(args.symbol, timeframe)
     gaps = bars.attrs.get("gaps")  # type: ignore[union-attr]
     print(f"{args.symbol} {entry.timeframe}: {_describe(entry.bars, entry.start, entry.end)} -> {path}")

@@ -105,6 +105,19 @@ def test_a_bad_file_is_one_line_naming_file_row_and_column_and_nothing_is_writte
     assert Catalog(home / "catalog").symbols() == []
 
 
+def test_a_catalog_that_cannot_be_written_is_one_line(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("WEAVER_CATALOG", str(blocker / "catalog"))
+
+    code = main(["data", "import", str(GOOG), "--symbol", "GOOG"])
+
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"cannot write to the catalog {blocker / 'catalog'}" in err
+
+
 def test_an_empty_catalog_says_how_to_fill_it(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["data", "list"])
 
