@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 from urllib.parse import quote, unquote
@@ -24,10 +25,22 @@ from weaver.data.gaps import find_gaps
 from weaver.data.loader import load_bars
 from weaver.data.timeframe import normalize_timeframe, timeframe_seconds
 
-__all__ = ["Catalog"]
+__all__ = ["Catalog", "CatalogEntry"]
 
 _META_KEY = b"weaver"
 _SUFFIX = ".parquet"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """One file of the catalog: a symbol's bars of one timeframe, how many, first and last."""
+
+    symbol: str
+    timeframe: str
+    bars: int
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    path: Path
 
 
 class Catalog:
@@ -108,11 +121,13 @@ class Catalog:
         timeframe: str,
         start: str | pd.Timestamp | None = None,
         end: str | pd.Timestamp | None = None,
+        limit: int | None = None,
     ) -> pd.DataFrame:
         """Read stored bars, optionally only those from ``start`` to ``end`` (both inclusive).
 
-        Naive ``start``/``end`` are UTC. The frame has ``attrs`` symbol, timeframe, source
-        (the file), gaps (of the rows returned) and repairs (as when written).
+        Naive ``start``/``end`` are UTC; ``limit`` keeps at most that many bars from the
+        start. Only the rows kept become a DataFrame. The frame has ``attrs`` symbol,
+        timeframe, source (the file), gaps (of the rows returned) and repairs (as when written).
 
         Raises
         ------
@@ -131,15 +146,20 @@ class Catalog:
                 f"catalog {self.root}: no {normalize_timeframe(timeframe)!r} bars for {symbol!r}; "
                 f"timeframes: {self.timeframes(symbol)}"
             )
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+            raise DataError(f"catalog {self.root}: limit must be a whole number >= 0, got {limit!r}")
         table = pq.read_table(target)
         meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
-        bars = table.to_pandas()
-        bars.index = bars.index.as_unit("ns")
-        if start is not None or end is not None:
-            stamps = bars.index.asi8
+        if start is not None or end is not None or limit is not None:
+            # cut the Arrow table before pandas sees it: a page of a long history stays cheap
+            stamps = table.column("timestamp").to_numpy().astype("datetime64[ns]").view(np.int64)
             lo = 0 if start is None else int(np.searchsorted(stamps, _utc_ns(start), "left"))
             hi = len(stamps) if end is None else int(np.searchsorted(stamps, _utc_ns(end), "right"))
-            bars = bars.iloc[lo:hi]
+            if limit is not None:
+                hi = min(hi, lo + limit)
+            table = table.slice(lo, max(hi - lo, 0))
+        bars = table.to_pandas()
+        bars.index = bars.index.as_unit("ns")
         tf = meta.get("timeframe", normalize_timeframe(timeframe))
         bars.attrs = {
             "symbol": meta.get("symbol", symbol),
@@ -149,6 +169,24 @@ class Catalog:
             "repairs": list(meta.get("repairs", [])),
         }
         return bars
+
+    def entry(self, symbol: str, timeframe: str) -> CatalogEntry:
+        """Return what the catalog holds of ``symbol``'s ``timeframe`` bars, from the file's metadata.
+
+        Raises
+        ------
+        DataError
+            If the catalog has no such symbol or timeframe.
+        """
+        target = self.path(symbol, timeframe)
+        if not target.is_file():
+            self.read(symbol, timeframe)  # raises the error that names what there is
+        return _entry(symbol, normalize_timeframe(timeframe), target)
+
+    def entries(self) -> list[CatalogEntry]:
+        """Return every file's :class:`CatalogEntry`, by symbol, then shortest timeframe first."""
+        listed = sorted(self._entries(), key=lambda e: (e[1], _timeframe_order(e[0])))
+        return [_entry(symbol, tf, self.path(symbol, tf)) for tf, symbol in listed]
 
     def has(self, symbol: str, timeframe: str) -> bool:
         """Return whether the catalog holds ``symbol``'s ``timeframe`` bars."""
@@ -190,6 +228,25 @@ class Catalog:
                 continue
             out.extend((tf, unquote(f.name[: -len(_SUFFIX)])) for f in folder.glob("*" + _SUFFIX))
         return out
+
+
+def _entry(symbol: str, timeframe: str, path: Path) -> CatalogEntry:
+    """Read a file's row count and first and last time from its Parquet metadata (rows are in time order)."""
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    meta = file.metadata
+    start = end = None
+    if meta.num_rows:
+        column = file.schema_arrow.get_field_index("timestamp")
+        first = meta.row_group(0).column(column).statistics
+        last = meta.row_group(meta.num_row_groups - 1).column(column).statistics
+        if first is not None and last is not None and first.has_min_max and last.has_min_max:
+            start, end = pd.Timestamp(first.min), pd.Timestamp(last.max)
+        else:  # no statistics: read the times
+            stamps = file.read(columns=["timestamp"]).column(0)
+            start, end = pd.Timestamp(stamps[0].as_py()), pd.Timestamp(stamps[-1].as_py())
+    return CatalogEntry(symbol, timeframe, meta.num_rows, start, end, path)
 
 
 def _timeframe_order(tf: str) -> tuple[int, float]:

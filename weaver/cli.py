@@ -14,7 +14,8 @@ from typing import Any
 
 #: modules that each add commands with ``add_parser(subparsers)``; they import heavy
 #: libraries only inside their command functions, so ``weaver --help`` stays quick
-_COMMAND_MODULES = ("weaver.reports.cli", "weaver.research.cli", "weaver.store.cli", "weaver.api.cli")
+_COMMAND_MODULES = ("weaver.reports.cli", "weaver.research.cli", "weaver.store.cli", "weaver.api.cli",
+                    "weaver.data.cli")
 
 
 def _parse_value(text: str) -> Any:

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     allowed_hosts, allowed_origins
         Host names and Origins the server accepts besides its loopback names and its own
         origin (``WEAVER_ALLOWED_HOSTS``, ``WEAVER_ALLOWED_ORIGINS``: comma-separated).
+    strategy_import_timeout
+        Seconds a posted strategy's source may take to import in its worker before it is
+        refused (``WEAVER_STRATEGY_IMPORT_TIMEOUT``).
     """
 
     model_config = SettingsConfigDict(env_prefix="WEAVER_", env_file=".env", extra="ignore")
@@ -50,6 +53,7 @@ class Settings(BaseSettings):
     alpaca_paper_secret_key: SecretStr | None = None
     alpaca_live_key_id: SecretStr | None = None
     alpaca_live_secret_key: SecretStr | None = None
+    strategy_import_timeout: float = Field(default=10.0, gt=0)
 
     @field_validator("home", "catalog")
     @classmethod

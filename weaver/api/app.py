@@ -1,7 +1,8 @@
 """``create_app(settings)``: the API server (DESIGN §6), built with nothing done at import.
 
-At start it opens the store and upgrades it, and reads (or generates) the token; at stop it
-closes the store. Routes get what they need through :mod:`weaver.api.deps`.
+At start it opens the store and upgrades it, registers the example strategies under their short
+names, seeds an empty catalog with the sample data, and reads (or generates) the token; at stop it stops the worker processes
+and closes the store. Routes get what they need through :mod:`weaver.api.deps`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import asyncio
+
+        from weaver.api.services.market import seed_catalog
+        from weaver.api.services.strategies import register_examples
+        from weaver.api.workers import WorkerPool
         from weaver.catalog import Catalog
         from weaver.store.database import AsyncStore
 
@@ -42,10 +48,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = AsyncStore(settings=settings)
         app.state.store = store
         app.state.catalog = Catalog(settings.catalog_path)
+        app.state.workers = WorkerPool()  # posted strategies are imported there, never on the loop
         try:
             await store.upgrade()
+            await register_examples(store)  # under their short names; idempotent
+            await asyncio.to_thread(seed_catalog, app.state.catalog)  # the sample data, into an empty catalog
             yield
         finally:
+            await app.state.workers.close()
             await store.close()
 
     app = FastAPI(title="Weaver", version=version("weaver"), lifespan=lifespan, responses=_ERRORS,
@@ -54,10 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
-    from weaver.api.routes import health
+    from weaver.api.routes import health, market, strategies
 
     app.include_router(health.health)
     app.include_router(health.v1, prefix="/api/v1", dependencies=[Depends(require_token)])
+    app.include_router(market.router, prefix="/api/v1", dependencies=[Depends(require_token)])
+    app.include_router(strategies.router, prefix="/api/v1", dependencies=[Depends(require_token)])
 
     # added innermost first: a request meets RequestContext, the catch-all, the guard, the size limit
     app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins, allow_methods=["*"],

@@ -1,4 +1,5 @@
-"""What routes get injected (roadmap A.6): the settings, the store, the catalog, from the app's state."""
+"""What routes get injected (roadmap A.6): the settings, the store, the catalog, the worker processes,
+from the app's state."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 
 if TYPE_CHECKING:
+    from weaver.api.workers import WorkerPool
     from weaver.catalog import Catalog
     from weaver.settings import Settings
     from weaver.store.database import AsyncStore
 
-__all__ = ["CatalogDep", "SettingsDep", "StoreDep", "get_catalog", "get_settings", "get_store"]
+__all__ = ["CatalogDep", "SettingsDep", "StoreDep", "WorkersDep", "get_catalog", "get_settings", "get_store",
+           "get_workers"]
 
 
 def get_settings(request: Request) -> Settings:
@@ -29,6 +32,12 @@ def get_catalog(request: Request) -> Catalog:
     return request.app.state.catalog  # type: ignore[no-any-return]
 
 
+def get_workers(request: Request) -> WorkerPool:
+    """Return the worker processes that import posted strategies (never the event loop)."""
+    return request.app.state.workers  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated["Settings", Depends(get_settings)]
 StoreDep = Annotated["AsyncStore", Depends(get_store)]
 CatalogDep = Annotated["Catalog", Depends(get_catalog)]
+WorkersDep = Annotated["WorkerPool", Depends(get_workers)]

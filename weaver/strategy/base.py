@@ -16,7 +16,7 @@ from weaver.core.errors import BacktestError, ParameterError
 from weaver.core.ids import BarKeys, check_run_id, client_order_id
 from weaver.strategy.context import StrategyContext
 from weaver.strategy.lines import Data, Indicator, Universe
-from weaver.strategy.params import Param, collect_params
+from weaver.strategy.params import Param, collect_params, params_json_schema
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -204,6 +204,17 @@ class Strategy:
         if not cls.params:
             return "(none)"
         return ", ".join(f"{n}: {p.type_name} = {p.default!r}" for n, p in cls.params.items())
+
+    @classmethod
+    def params_schema(cls) -> dict[str, Any]:
+        """Return the parameters as a JSON Schema object, titled with the class's name.
+
+        See :func:`weaver.strategy.params.params_json_schema`; the description is the first
+        paragraph of the class's docstring.
+        """
+        doc = inspect.getdoc(cls) if "__doc__" in cls.__dict__ and cls.__doc__ else None
+        summary = " ".join(doc.split("\n\n", 1)[0].split()) if doc else None
+        return params_json_schema(cls.params, title=cls.__name__, description=summary)
 
     # -- construction (by the run) -----------------------------------------------------------
 

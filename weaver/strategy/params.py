@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,3 +142,67 @@ def _resolve_type(hint: Any, cls: type) -> type | None:
             return None
         return resolved if isinstance(resolved, type) else None
     return None
+
+
+#: the JSON Schema dialect of :func:`params_json_schema`
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+
+
+def params_json_schema(params: Mapping[str, Param], *, title: str, description: str | None = None) -> dict[str, Any]:
+    """Return parameters as a JSON Schema object: each one's type, default, bounds and description.
+
+    Parameters
+    ----------
+    params
+        The parameters, e.g. a strategy's ``params``.
+    title
+        The schema's title: the strategy class's name.
+    description
+        The schema's description; left out when None.
+
+    Returns
+    -------
+    dict
+        Plain JSON (draft 2020-12): ``properties`` holds, per parameter, ``type``
+        (``integer``, ``number``, ``boolean``, ``string``), ``title`` (its name),
+        ``description`` (its ``doc``), ``default``, the inclusive bounds ``minimum`` and
+        ``maximum``, and the widget step as ``x-step``; an Enum parameter lists its members'
+        values in ``enum``. Infinite bounds are left out. No other property is allowed.
+    """
+    schema: dict[str, Any] = {"$schema": JSON_SCHEMA_DIALECT, "title": title}
+    if description:
+        schema["description"] = description
+    schema.update({"type": "object", "additionalProperties": False,
+                   "properties": {name: _property(name, p) for name, p in params.items()}})
+    return schema
+
+
+def _property(name: str, p: Param) -> dict[str, Any]:
+    prop: dict[str, Any] = {}
+    if p.choices is not None:
+        values = [_json_value(member.value) for member in p.choices]
+        kinds = {_JSON_TYPES.get(type(v)) for v in values}
+        if len(kinds) == 1 and None not in kinds:
+            prop["type"] = kinds.pop()
+        prop.update(title=name)
+        if p.doc:
+            prop["description"] = p.doc
+        prop.update(default=_json_value(p.default.value), enum=values)
+        return prop
+    prop.update(type=_JSON_TYPES[p.type], title=name)
+    if p.doc:
+        prop["description"] = p.doc
+    prop["default"] = p.default
+    for key, bound in (("minimum", p.low), ("maximum", p.high), ("x-step", p.step)):
+        if bound is not None and math.isfinite(bound):
+            prop[key] = bound
+    return prop
+
+
+def _json_value(value: Any) -> Any:
+    """Return an Enum member's value as JSON holds it (an IntEnum's as its int)."""
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
+    return str(value)

@@ -109,3 +109,38 @@ def test_goog_round_trip(tmp_path):
     read = catalog.read("GOOG", "1d")
     pd.testing.assert_frame_equal(read, goog)
     assert read.attrs["gaps"] == goog.attrs["gaps"]
+
+
+def test_entries_say_what_the_catalog_holds_without_reading_the_bars(tmp_path):
+    catalog = Catalog(tmp_path)
+    assert catalog.entries() == []
+    catalog.write(synthetic(100, symbol="B"))
+    catalog.write(load_bars("data/GOOG.csv"))
+    catalog.write(synthetic(30, freq="1h", symbol="B"))
+
+    entries = catalog.entries()
+
+    assert [(e.symbol, e.timeframe, e.bars) for e in entries] == [("B", "1m", 100), ("B", "1h", 30), ("GOOG", "1d", 2148)]
+    goog = catalog.entry("GOOG", "1D")
+    assert (goog.start, goog.end) == (pd.Timestamp("2004-08-19", tz="UTC"), pd.Timestamp("2013-03-01", tz="UTC"))
+    assert goog.path == tmp_path / "1d" / "GOOG.parquet"
+    with pytest.raises(DataError, match="unknown symbol 'ZZ'"):
+        catalog.entry("ZZ", "1d")
+
+
+@pytest.mark.parametrize(("start", "end", "limit"), [
+    (None, None, 5), ("2020-01-01 00:10", None, 3), ("2020-01-01 00:10", "2020-01-01 00:11", 30),
+    ("2021-01-01", None, 5), (None, "2019-01-01", None), ("2020-01-01 00:50", "2020-01-01 00:40", None),
+    (None, None, 0),
+])
+def test_a_limited_or_ranged_read_is_the_slice_of_the_whole(tmp_path, start, end, limit):
+    catalog = Catalog(tmp_path)
+    catalog.write(synthetic(100, symbol="A"))
+    whole = catalog.read("A", "1m")
+
+    part = catalog.read("A", "1m", start=start, end=end, limit=limit)
+
+    lo = 0 if start is None else whole.index.searchsorted(pd.Timestamp(start, tz="UTC"), "left")
+    hi = len(whole) if end is None else whole.index.searchsorted(pd.Timestamp(end, tz="UTC"), "right")
+    expected = whole.iloc[lo:max(lo, hi)].iloc[:limit]
+    pd.testing.assert_frame_equal(part, expected)
