@@ -44,7 +44,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.catalog = Catalog(settings.catalog_path)
         try:
             await store.upgrade()
-            yield
+            # runs: the manager supervises backtest workers and settles runs a dead server left running
+            from weaver.api.services.runs import RunService
+            from weaver.live.manager import RunManager
+
+            manager = RunManager(store, settings.catalog_path)
+            app.state.run_service = RunService(store, app.state.catalog, manager)
+            await manager.settle()
+            try:
+                yield
+            finally:
+                await manager.close()
         finally:
             await store.close()
 
@@ -54,10 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
-    from weaver.api.routes import health
+    from weaver.api.routes import health, orders, runs
 
     app.include_router(health.health)
     app.include_router(health.v1, prefix="/api/v1", dependencies=[Depends(require_token)])
+    app.include_router(runs.v1, prefix="/api/v1", dependencies=[Depends(require_token)])
+    app.include_router(orders.v1, prefix="/api/v1", dependencies=[Depends(require_token)])
 
     # added innermost first: a request meets RequestContext, the catch-all, the guard, the size limit
     app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins, allow_methods=["*"],
