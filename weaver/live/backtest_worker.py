@@ -79,7 +79,7 @@ def _run(store: Store, run_id: str, catalog_root: str) -> None:
         result = _backtest(store, run, catalog_root)
     except Exception as exc:
         reason = _reason(exc)
-        detail = "".join(traceback.format_exception(exc)[-6:]).rstrip()
+        detail = _where_in_the_strategy(exc, reason)
 
         async def fail(aio: Any) -> None:
             async with aio.unit_of_work() as uow:
@@ -95,9 +95,11 @@ def _run(store: Store, run_id: str, catalog_root: str) -> None:
 
     async def complete(aio: Any) -> None:
         async with aio.unit_of_work() as uow:
+            writing = time.perf_counter()
             await record_backtest(uow, run_id, result)
-            await append_log(uow, run_id, "info", f"completed in {seconds:.2f} s: {len(result.orders)} orders, "
-                                                  f"{len(result.fills)} fills, {len(result.equity)} bars")
+            await append_log(uow, run_id, "info", f"completed: {len(result.orders)} orders, {len(result.fills)} "
+                                                  f"fills, {len(result.equity)} bars; backtest {seconds:.2f} s, "
+                                                  f"result written in {time.perf_counter() - writing:.2f} s")
 
     try:
         store.call(complete)
@@ -172,12 +174,26 @@ class _Ticks:
             pass  # progress is news, not state: the run goes on, and its result is written later
 
 
+def _where_in_the_strategy(exc: BaseException, reason: str) -> str:
+    """Return ``reason`` and the traceback's frames in the strategy's own source (none of Weaver's)."""
+    frames: list[traceback.FrameSummary] = []
+    seen: BaseException | None = exc
+    while seen is not None:
+        frames += [f for f in traceback.extract_tb(seen.__traceback__) if f.filename.startswith(_SOURCE_PREFIX)]
+        seen = seen.__cause__
+    return f"{reason}\n{''.join(traceback.format_list(frames))}".rstrip() if frames else reason
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text if type(exc).__module__.startswith("weaver") else f"{type(exc).__name__}: {text}"
 
 
 # --- a strategy class from its registered source ------------------------------------------------
+
+#: the file name a registered source's code carries in tracebacks: "<strategy sma_cross>"
+_SOURCE_PREFIX = "<strategy "
+
 # Seam: the strategies issue brings weaver.strategy.source (a Strategy class from source text);
 # once merged, strategy_class delegates to it.
 
@@ -200,7 +216,7 @@ def strategy_class(source: str, name: str) -> type[Strategy]:
     from weaver.strategy.base import Strategy
 
     module_name = f"weaver_strategy_{hashlib.sha256(source.encode()).hexdigest()[:16]}"
-    filename = f"<strategy {name}>"
+    filename = f"{_SOURCE_PREFIX}{name}>"
     module = types.ModuleType(module_name)
     module.__dict__.update({"wv": weaver, "__file__": filename})
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)

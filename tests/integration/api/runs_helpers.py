@@ -35,6 +35,15 @@ class Slow(wv.Strategy):
 '''
 
 
+#: a strategy whose code fails at its 100th bar
+BROKEN = '''
+class Broken(wv.Strategy):
+    def next(self):
+        if len(self.data.close) == 100:
+            1 / 0
+'''
+
+
 def schema_of(cls: type) -> dict[str, dict[str, Any]]:
     """Return a strategy class's parameters as the registry keeps them."""
     return {name: {"type": p.type_name, "default": p.default, "low": p.low, "high": p.high}
@@ -60,6 +69,7 @@ def prepared_server(home: Path, database_url: str | None) -> Server:
         store.upgrade()
         store.register_strategy("sma_cross", inspect.getsource(examples), schema_of(examples.SmaCross))
         store.register_strategy("slow", SLOW, schema_of(slow_namespace["Slow"]))
+        store.register_strategy("broken", BROKEN, {})
     return server
 
 

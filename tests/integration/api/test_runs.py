@@ -164,6 +164,23 @@ def test_stop_ends_the_worker_and_a_running_run_cannot_be_deleted(server: Server
     assert client.delete(f"/api/v1/runs/{run_id}").status_code == 204
 
 
+def test_a_strategy_that_fails_ends_its_run_in_error_saying_why(server: Server, client: httpx.Client) -> None:
+    created = client.post("/api/v1/runs", json={**SPEC, "strategy_id": 3, "config": {}})
+    assert created.status_code == 201, created.text
+    run_id = created.json()["id"]
+    client.post(f"/api/v1/runs/{run_id}/start")
+
+    failed = wait_for(client, run_id, {"completed", "error"})
+    told = events(store_url(server), run_id, "run.error", until="run.error")
+    logs = client.get(f"/api/v1/runs/{run_id}/logs").json()["items"]
+
+    assert failed["status"] == "error" and failed["strategy"] == "broken"
+    assert "Broken.next() raised ZeroDivisionError" in failed["error"] and told[0].payload["reason"] == failed["error"]
+    failure = next(line["message"] for line in logs if line["level"] == "error")
+    assert '"<strategy broken>", line 5, in next' in failure and "1 / 0" in failure  # the user's line, not ours
+    assert "weaver/" not in failure
+
+
 @pytest.mark.parametrize("mode", ["paper", "live"])
 def test_paper_and_live_runs_are_refused_with_the_reason_for_now(client: httpx.Client, mode: str) -> None:
     body = error_of(client.post("/api/v1/runs", json={**SPEC, "mode": mode}), 400, "INVALID_RUN_MODE")
@@ -239,6 +256,14 @@ def test_runs_and_orders_are_listed_filtered_and_paged(client: httpx.Client, sto
     assert {o["status"] for o in filtered["items"]} == {order["status"]}
     assert one.status_code == 200 and one.json() == order
     client.delete(f"/api/v1/runs/{pending}")
+
+
+def test_the_api_documents_the_runs_and_orders_routes(client: httpx.Client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+
+    assert {"/api/v1/runs", "/api/v1/runs/{run_id}", "/api/v1/runs/{run_id}/start", "/api/v1/runs/{run_id}/stop",
+            "/api/v1/runs/{run_id}/fills", "/api/v1/runs/{run_id}/positions", "/api/v1/runs/{run_id}/equity",
+            "/api/v1/runs/{run_id}/logs", "/api/v1/orders", "/api/v1/orders/{order_id}"} <= set(paths)
 
 
 def test_the_runs_routes_need_the_token(server: Server) -> None:

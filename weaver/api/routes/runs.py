@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from weaver.api.deps import RunServiceDep
 from weaver.api.errors import ErrorResponse, correlation_id
@@ -30,6 +30,11 @@ _ITEM_PAGE = Annotated[Paging, Depends(paging(50))]
 _NOT_FOUND = {404: {"model": ErrorResponse, "description": "No such run"}}
 
 
+def _id_as_text(value: Any) -> Any:
+    """A strategy's id may come as a JSON number."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class RunCreate(BaseModel):
     """A run to create: a registered strategy, where it runs, on which bars, with which config."""
 
@@ -38,7 +43,7 @@ class RunCreate(BaseModel):
         "start_time": "2006-01-01T00:00:00Z", "end_time": "2012-12-31T00:00:00Z",
         "config": {"params": {"fast": 10, "slow": 30}, "cash": 100000, "commission": 0.001}}]})
 
-    strategy_id: str = Field(min_length=1, max_length=200,
+    strategy_id: Annotated[str, BeforeValidator(_id_as_text)] = Field(min_length=1, max_length=200,
                              description="A registered strategy's name (its newest version) or id; the version "
                                          "found is pinned to the run")
     mode: RunMode = Field(description="backtest (paper and live: not yet, INVALID_RUN_MODE)")
