@@ -182,11 +182,14 @@ class RunManager:
         return True
 
     async def _log(self, run_id: str, level: str, message: str) -> None:
+        from weaver.store.errors import NotFoundError
         from weaver.store.run_records import append_log
 
         try:
             async with self._store.unit_of_work() as uow:
                 await append_log(uow, run_id, level, message)
+        except NotFoundError:
+            pass  # stopped and deleted meanwhile
         except Exception:
             log.exception("run %s: could not write the log line %r", run_id, message)
 

@@ -156,14 +156,7 @@ async def create_run(uow: UnitOfWork, *, strategy: StrategyRecord, mode: RunMode
         raise ConflictError(f"run id {run_id!r} is taken")
     await session.execute(insert(_RUNS), [values])
     uow.emit(RUN_EVENTS[RunStatus.PENDING], {"run_id": run_id}, run_id=run_id, correlation_id=correlation_id, ts=now)
-    return _record(_Values(values))
-
-
-class _Values:
-    """A dict read as a row (attribute access), for a record of values just written."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
+    return _record((await session.execute(select(_RUNS).where(_RUNS.c.id == run_id))).one())
 
 
 async def transition_run(uow: UnitOfWork, run_id: str, action: RunAction | str, *, reason: str | None = None,
