@@ -68,8 +68,15 @@ def move(store: Store, run_id: str, action: RunAction, **kwargs: Any) -> Any:
     return write(store, lambda uow: transition_run(uow, run_id, action, **kwargs))
 
 
-def events_of(store: Store, run_id: str) -> list[tuple[str, dict]]:
-    return [(e.type, e.payload) for e in store.log.read(None, 1000, run_id=run_id)]
+def events_of(store: Store, run_id: str, n: int) -> list[tuple[str, dict]]:
+    """Return the run's events once ``n`` are readable: on PostgreSQL another session's open
+    transaction anywhere in the cluster holds newer events back until it ends (DESIGN §5)."""
+    import time
+
+    deadline = time.monotonic() + 20
+    while len(found := store.log.read(None, 1000, run_id=run_id)) < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [(e.type, e.payload) for e in found]
 
 
 def test_a_run_is_created_pending_and_told_by_run_created(store: Store) -> None:
@@ -79,7 +86,7 @@ def test_a_run_is_created_pending_and_told_by_run_created(store: Store) -> None:
 
     assert run.status == RunStatus.PENDING and run.strategy == "sma_cross" and run.strategy_version
     assert run.started_at is None and run.stopped_at is None and run.stats is None
-    assert events_of(store, run_id) == [("run.created", {"run_id": run_id, "reason": None, "status": "pending"})]
+    assert events_of(store, run_id, 1) == [("run.created", {"run_id": run_id, "reason": None, "status": "pending"})]
 
 
 def test_a_run_moves_only_as_the_table_allows_and_a_refused_move_writes_nothing(store: Store) -> None:
@@ -94,8 +101,8 @@ def test_a_run_moves_only_as_the_table_allows_and_a_refused_move_writes_nothing(
 
     assert started.status == RunStatus.RUNNING and started.started_at is not None
     assert failed.status == RunStatus.ERROR and failed.error == "the worker died" and failed.stopped_at is not None
-    assert [t for t, _ in events_of(store, run_id)] == ["run.created", "run.started", "run.error"]
-    assert events_of(store, run_id)[-1][1]["reason"] == "the worker died"
+    assert [t for t, _ in events_of(store, run_id, 3)] == ["run.created", "run.started", "run.error"]
+    assert events_of(store, run_id, 3)[-1][1]["reason"] == "the worker died"
     assert store.log.read(None, 10, run_id=run_id)[1].correlation_id == "req-1"
 
 
@@ -118,7 +125,7 @@ def test_a_backtest_is_recorded_on_its_running_run_and_loads_back_equal(store: S
     assert loaded.strategy == "sma_cross" and loaded.status == "completed"
     assert_same_backtest(loaded, result)
     assert (loaded.data_start, loaded.data_end) == (goog.index[0], goog.index[-1])
-    assert [t for t, _ in events_of(store, run_id)] == ["run.created", "run.started", "run.completed"]
+    assert [t for t, _ in events_of(store, run_id, 3)] == ["run.created", "run.started", "run.completed"]
 
 
 def test_a_result_for_a_run_no_longer_running_is_refused_whole(store: Store, goog: pd.DataFrame) -> None:
