@@ -53,7 +53,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await store.upgrade()
             await register_examples(store)  # under their short names; idempotent
             await asyncio.to_thread(seed_catalog, app.state.catalog)  # the sample data, into an empty catalog
-            yield
+            # runs: the manager supervises backtest workers and settles runs a dead server left running
+            from weaver.api.services.runs import RunService
+            from weaver.live.manager import RunManager
+
+            manager = RunManager(store, settings.catalog_path)
+            app.state.run_service = RunService(store, app.state.catalog, manager)
+            await manager.settle()
+            try:
+                yield
+            finally:
+                await manager.close()
         finally:
             await app.state.workers.close()
             await store.close()
@@ -64,12 +74,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
-    from weaver.api.routes import health, market, strategies
+    from weaver.api.routes import health, market, orders, runs, strategies
 
     app.include_router(health.health)
-    app.include_router(health.v1, prefix="/api/v1", dependencies=[Depends(require_token)])
-    app.include_router(market.router, prefix="/api/v1", dependencies=[Depends(require_token)])
-    app.include_router(strategies.router, prefix="/api/v1", dependencies=[Depends(require_token)])
+    for router in (health.v1, market.router, strategies.router, runs.v1, orders.v1):
+        app.include_router(router, prefix="/api/v1", dependencies=[Depends(require_token)])
 
     # added innermost first: a request meets RequestContext, the catch-all, the guard, the size limit
     app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins, allow_methods=["*"],

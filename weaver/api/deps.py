@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 
 if TYPE_CHECKING:
+    from weaver.api.services.runs import RunService
     from weaver.api.workers import WorkerPool
     from weaver.catalog import Catalog
     from weaver.settings import Settings
     from weaver.store.database import AsyncStore
 
-__all__ = ["CatalogDep", "SettingsDep", "StoreDep", "WorkersDep", "get_catalog", "get_settings", "get_store",
-           "get_workers"]
+__all__ = ["CatalogDep", "RunServiceDep", "SettingsDep", "StoreDep", "WorkersDep", "get_catalog", "get_run_service",
+           "get_settings", "get_store", "get_workers"]
 
 
 def get_settings(request: Request) -> Settings:
@@ -41,3 +42,11 @@ SettingsDep = Annotated["Settings", Depends(get_settings)]
 StoreDep = Annotated["AsyncStore", Depends(get_store)]
 CatalogDep = Annotated["Catalog", Depends(get_catalog)]
 WorkersDep = Annotated["WorkerPool", Depends(get_workers)]
+
+
+def get_run_service(request: Request) -> RunService:
+    """Return the runs' service (runs, their orders and what they left; the run manager behind it)."""
+    return request.app.state.run_service  # type: ignore[no-any-return]
+
+
+RunServiceDep = Annotated["RunService", Depends(get_run_service)]

@@ -44,8 +44,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BacktestLike",
+    "BacktestRows",
     "StoredBacktest",
     "StrategyRecord",
+    "backtest_rows",
+    "insert_backtest_rows",
     "load_backtest",
     "new_run_id",
     "register_strategy",
@@ -257,16 +260,8 @@ async def save_backtest(uow: UnitOfWork, result: BacktestLike, *, strategy_name:
     """
     run_id = new_run_id() if run_id is None else check_run_id(run_id)
     # everything is converted before anything is written: a bad value fails early
-    orders = _order_rows(run_id, result.orders)
-    fills = _fill_rows(run_id, result.fills)
-    equity = _equity_rows(run_id, result.equity)
-    positions = _position_rows(run_id, fills)
-    stats = encode_series(result.stats, "stats")
-    spec = {"config": result.config.to_dict(), "params": encode_mapping(result.params, "params")}
-    index = result.equity.index
+    rows = backtest_rows(run_id, result)
     now = datetime.now(timezone.utc)
-    logs = [{"run_id": run_id, "seq": seq, "ts": now, "level": "warning", "message": note}
-            for seq, note in enumerate(result.notes)]
 
     session = uow.session
     name, strategy_id, version = result.strategy, None, None
@@ -278,10 +273,8 @@ async def save_backtest(uow: UnitOfWork, result: BacktestLike, *, strategy_name:
     run = {
         "id": run_id, "strategy_id": strategy_id, "strategy": name, "strategy_version": version,
         "mode": RunMode.BACKTEST.value, "status": RunStatus.COMPLETED.value, "symbols": list(result.bars),
-        "timeframe": result.timeframe, "spec": spec,
-        "data_start": _when(index[0], "the equity curve's first bar") if len(index) else None,
-        "data_end": _when(index[-1], "the equity curve's last bar") if len(index) else None,
-        "created_at": now, "started_at": now, "stopped_at": now, "stats": stats, "error": None,
+        "timeframe": result.timeframe, "spec": rows.spec, "data_start": rows.data_start, "data_end": rows.data_end,
+        "created_at": now, "started_at": now, "stopped_at": now, "stats": rows.stats, "error": None,
     }
     try:
         await session.execute(insert(_RUNS), [run])
@@ -290,13 +283,59 @@ async def save_backtest(uow: UnitOfWork, result: BacktestLike, *, strategy_name:
             raise
         # another writer took the id since we looked
         raise ConflictError(f"run id {run_id!r} is taken; leave run_id out for a new one") from exc
-    for table, rows in ((_ORDERS, orders), (_FILLS, fills), (_EQUITY, equity), (_POSITIONS, positions),
-                        (_LOGS, logs)):
-        if rows:
-            await session.execute(insert(table), rows)
+    await insert_backtest_rows(uow, rows, now)
     uow.emit("run.created", {"run_id": run_id}, run_id=run_id, ts=now)
     uow.emit("run.completed", {"run_id": run_id}, run_id=run_id, ts=now)
     return run_id
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestRows:
+    """A backtest result converted for the store: the run's spec and statistics, and its children's rows.
+
+    ``notes`` are the broker's notes, written as warning log lines.
+    """
+
+    run_id: str
+    spec: dict[str, Any]
+    stats: dict[str, Any]
+    data_start: datetime | None
+    data_end: datetime | None
+    orders: list[dict[str, Any]]
+    fills: list[dict[str, Any]]
+    equity: list[dict[str, Any]]
+    positions: list[dict[str, Any]]
+    notes: list[str]
+
+
+def backtest_rows(run_id: str, result: BacktestLike) -> BacktestRows:
+    """Convert a backtest result into the rows of run ``run_id``, refusing what the store cannot keep.
+
+    Raises
+    ------
+    DataError
+        For a value the store cannot keep exactly (see :func:`save_backtest`).
+    """
+    fills = _fill_rows(run_id, result.fills)
+    index = result.equity.index
+    return BacktestRows(
+        run_id=run_id,
+        spec={"config": result.config.to_dict(), "params": encode_mapping(result.params, "params")},
+        stats=encode_series(result.stats, "stats"),
+        data_start=_when(index[0], "the equity curve's first bar") if len(index) else None,
+        data_end=_when(index[-1], "the equity curve's last bar") if len(index) else None,
+        orders=_order_rows(run_id, result.orders), fills=fills, equity=_equity_rows(run_id, result.equity),
+        positions=_position_rows(run_id, fills), notes=list(result.notes))
+
+
+async def insert_backtest_rows(uow: UnitOfWork, rows: BacktestRows, now: datetime, first_seq: int = 0) -> None:
+    """Insert a converted backtest's orders, fills, equity, positions and notes (its run's row exists)."""
+    logs = [{"run_id": rows.run_id, "seq": seq, "ts": now, "level": "warning", "message": note}
+            for seq, note in enumerate(rows.notes, start=first_seq)]
+    for table, values in ((_ORDERS, rows.orders), (_FILLS, rows.fills), (_EQUITY, rows.equity),
+                          (_POSITIONS, rows.positions), (_LOGS, logs)):
+        if values:
+            await uow.session.execute(insert(table), values)
 
 
 def _amounts(values: Any, what: str, *, nullable: bool) -> list[float | None]:

@@ -206,3 +206,23 @@ def _json_value(value: Any) -> Any:
         if isinstance(value, kind):
             return kind(value)
     return str(value)
+
+
+def params_from_json_schema(schema: Mapping[str, Any]) -> dict[str, Param | None]:
+    """Return the parameters a :func:`params_json_schema` document describes, by name.
+
+    The inverse of :func:`params_json_schema` for what JSON can say: type, default and
+    bounds. An Enum parameter (``enum``) maps to None: its members are Python objects the
+    schema only names, so the strategy's own class checks it.
+    """
+    types = {name: kind for kind, name in _JSON_TYPES.items()}
+    found: dict[str, Param | None] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        kind = types.get(prop.get("type")) if isinstance(prop, Mapping) else None
+        if kind is None or "enum" in prop:
+            found[name] = None
+            continue
+        found[name] = Param(kind, prop.get("default"), prop.get("minimum"), prop.get("maximum"),
+                            prop.get("x-step"), prop.get("description", ""), name)
+    return found
+
