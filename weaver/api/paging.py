@@ -10,10 +10,12 @@ from typing import Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, Field
 
-__all__ = ["MAX_PAGE_SIZE", "Page", "Paging", "paging"]
+__all__ = ["MAX_PAGE", "MAX_PAGE_SIZE", "Page", "Paging", "paging"]
 
 #: the most items one page holds
 MAX_PAGE_SIZE = 500
+#: the highest page number: its offset still fits the databases' 64-bit OFFSET
+MAX_PAGE = 1_000_000_000
 
 T = TypeVar("T")
 
@@ -47,7 +49,7 @@ class Paging:
 def paging(default_size: int) -> Callable[..., Paging]:
     """Return the dependency that reads ``?page=`` and ``?page_size=`` (``default_size`` when absent)."""
 
-    def dependency(page: int = Query(1, ge=1, description="The page, from 1"),
+    def dependency(page: int = Query(1, ge=1, le=MAX_PAGE, description="The page, from 1"),
                    page_size: int = Query(default_size, ge=1, le=MAX_PAGE_SIZE,
                                           description=f"Items per page, at most {MAX_PAGE_SIZE}")) -> Paging:
         return Paging(page, page_size)

@@ -17,6 +17,7 @@ a restarted server never races an orphan of the old one for long.
 
 from __future__ import annotations
 
+import linecache
 import os
 import threading
 import time
@@ -118,13 +119,15 @@ def _backtest(store: Store, run: RunRecord, catalog_root: str) -> Any:
     from weaver.core.config import RunConfig
     from weaver.store.json_values import decode_mapping
     from weaver.store.run_records import append_log, find_strategy
-    from weaver.strategy.source import load_strategy_class
+    from weaver.strategy.source import SOURCE_FILE, load_strategy_class
 
     record = store.call(lambda aio: find_strategy(aio, str(run.strategy_id)))
     if record.version != run.strategy_version:
         raise LookupError(f"strategy {run.strategy!r} id {run.strategy_id} is version {record.version[:12]}, "
                           f"not the {run.strategy_version} the run was created with")
     cls = load_strategy_class(record.source, record.params_schema.get("title"))
+    # this process runs this one strategy: its tracebacks may quote the source's lines
+    linecache.cache[SOURCE_FILE] = (len(record.source), None, record.source.splitlines(keepends=True), SOURCE_FILE)
     catalog = Catalog(catalog_root)
     timeframe = run.timeframe or "1d"
     frames = {symbol: catalog.read(symbol, timeframe, run.data_start, run.data_end) for symbol in run.symbols}
@@ -174,6 +177,8 @@ class _Ticks:
 
 def _where_in_the_strategy(exc: BaseException, reason: str) -> str:
     """Return ``reason`` and the traceback's frames in the strategy's own source (none of Weaver's)."""
+    from weaver.strategy.source import SOURCE_FILE
+
     frames: list[traceback.FrameSummary] = []
     seen: BaseException | None = exc
     while seen is not None:

@@ -36,7 +36,8 @@ class Slow(wv.Strategy):
 
 
 #: a strategy whose code fails at its 100th bar
-BROKEN = '''
+BROKEN = '''import weaver as wv
+
 class Broken(wv.Strategy):
     def next(self):
         if len(self.data.close) == 100:

@@ -177,7 +177,7 @@ def test_a_strategy_that_fails_ends_its_run_in_error_saying_why(server: Server, 
     assert failed["status"] == "error" and failed["strategy"] == "broken"
     assert "Broken.next() raised ZeroDivisionError" in failed["error"] and told[0].payload["reason"] == failed["error"]
     failure = next(line["message"] for line in logs if line["level"] == "error")
-    assert '"<strategy broken>", line 5, in next' in failure and "1 / 0" in failure  # the user's line, not ours
+    assert '"<strategy source>", line 6, in next' in failure and "1 / 0" in failure  # the user's line, not ours
     assert "weaver/" not in failure
 
 
@@ -190,7 +190,7 @@ def test_paper_and_live_runs_are_refused_with_the_reason_for_now(client: httpx.C
 
 @pytest.mark.parametrize(("change", "named"), [
     ({"strategy_id": "nope"}, "'nope'"),
-    ({"strategy_id": "999999"}, "'999999'"),
+    ({"strategy_id": "999999"}, "999999"),
     ({"symbols": ["GOOG", "ZZZZ"]}, "'ZZZZ'"),
     ({"symbols": []}, "symbols"),
     ({"timeframe": "1m"}, "'1m'"),

@@ -211,8 +211,8 @@ class RunService:
                            {"mode": mode.value, "supported": [RunMode.BACKTEST.value]})
         try:
             strategy = await resolve_strategy(self._store, strategy_id, field="strategy_id")
-        except NotFoundError as exc:
-            raise _invalid("strategy_id", str(exc)) from None
+        except ApiError as exc:  # a body naming what does not exist is invalid, not a missing resource
+            raise _invalid("strategy_id", exc.message.removeprefix("strategy_id: ")) from None
         if not symbols:
             raise _invalid("symbols", "name at least one symbol of the catalog")
         if len(symbols) > MAX_SYMBOLS or len(set(symbols)) != len(symbols):
