@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     allowed_hosts, allowed_origins
         Host names and Origins the server accepts besides its loopback names and its own
         origin (``WEAVER_ALLOWED_HOSTS``, ``WEAVER_ALLOWED_ORIGINS``: comma-separated).
+
+    Notes
+    -----
+    The event stream's knobs, for tests and tuning rather than users: ``WEAVER_SSE_HEARTBEAT``
+    (seconds between heartbeat comments, 15), ``WEAVER_SSE_POLL_INTERVAL`` (seconds between the
+    server's reads of the log when nothing wakes it, 0.05: SQLite is only polled),
+    ``WEAVER_SSE_QUEUE`` (events a client may fall behind before it is let go, 10,000) and
+    ``WEAVER_SSE_SEND_TIMEOUT`` (seconds a send to a client may wait before its connection is
+    cut, 30).
     """
 
     model_config = SettingsConfigDict(env_prefix="WEAVER_", env_file=".env", extra="ignore")
@@ -50,6 +59,11 @@ class Settings(BaseSettings):
     alpaca_paper_secret_key: SecretStr | None = None
     alpaca_live_key_id: SecretStr | None = None
     alpaca_live_secret_key: SecretStr | None = None
+    # the event stream (see Notes)
+    sse_heartbeat: float = Field(default=15.0, gt=0)
+    sse_poll_interval: float = Field(default=0.05, gt=0)
+    sse_queue: int = Field(default=10_000, ge=1)
+    sse_send_timeout: float = Field(default=30.0, gt=0)
 
     @field_validator("home", "catalog")
     @classmethod

@@ -42,10 +42,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = AsyncStore(settings=settings)
         app.state.store = store
         app.state.catalog = Catalog(settings.catalog_path)
+        # the event stream: one reader of the log (one LISTEN connection) feeds every client
+        from weaver.api.routes.events import sse_frame
+        from weaver.events.broadcast import Broadcaster
+
+        broadcaster = Broadcaster(store.log, sse_frame, poll_interval=settings.sse_poll_interval,
+                                  queue_limit=settings.sse_queue, batch=min(500, settings.sse_queue))
+        app.state.broadcaster = broadcaster
         try:
             await store.upgrade()
+            await broadcaster.start()
             yield
         finally:
+            await broadcaster.close()
             await store.close()
 
     app = FastAPI(title="Weaver", version=version("weaver"), lifespan=lifespan, responses=_ERRORS,
@@ -54,10 +63,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
-    from weaver.api.routes import health
+    from weaver.api.routes import events, health
 
     app.include_router(health.health)
     app.include_router(health.v1, prefix="/api/v1", dependencies=[Depends(require_token)])
+    app.include_router(events.router, prefix="/api/v1")  # each route names its token check: the stream takes ?token=
 
     # added innermost first: a request meets RequestContext, the catch-all, the guard, the size limit
     app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins, allow_methods=["*"],

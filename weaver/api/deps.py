@@ -8,10 +8,12 @@ from fastapi import Depends, Request
 
 if TYPE_CHECKING:
     from weaver.catalog import Catalog
+    from weaver.events.broadcast import Broadcaster
     from weaver.settings import Settings
     from weaver.store.database import AsyncStore
 
-__all__ = ["CatalogDep", "SettingsDep", "StoreDep", "get_catalog", "get_settings", "get_store"]
+__all__ = ["BroadcasterDep", "CatalogDep", "SettingsDep", "StoreDep", "get_broadcaster", "get_catalog",
+           "get_settings", "get_store"]
 
 
 def get_settings(request: Request) -> Settings:
@@ -29,6 +31,12 @@ def get_catalog(request: Request) -> Catalog:
     return request.app.state.catalog  # type: ignore[no-any-return]
 
 
+def get_broadcaster(request: Request) -> Broadcaster[bytes]:
+    """Return the server's one reader of the event log, which feeds every event stream."""
+    return request.app.state.broadcaster  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated["Settings", Depends(get_settings)]
 StoreDep = Annotated["AsyncStore", Depends(get_store)]
 CatalogDep = Annotated["Catalog", Depends(get_catalog)]
+BroadcasterDep = Annotated["Broadcaster[bytes]", Depends(get_broadcaster)]
