@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     -----
     The event stream's knobs, for tests and tuning rather than users: ``WEAVER_SSE_HEARTBEAT``
     (seconds between heartbeat comments, 15), ``WEAVER_SSE_POLL_INTERVAL`` (seconds between the
-    server's reads of the log when nothing wakes it, 0.05: SQLite is only polled),
+    server's reads of a SQLite log, which nothing else wakes, 0.05; on PostgreSQL a NOTIFY
+    wakes it, and it polls every second besides),
     ``WEAVER_SSE_QUEUE`` (events a client may fall behind before it is let go, 10,000) and
     ``WEAVER_SSE_SEND_TIMEOUT`` (seconds a send to a client may wait before its connection is
     cut, 30).

@@ -46,8 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from weaver.api.routes.events import sse_frame
         from weaver.events.broadcast import Broadcaster
 
-        broadcaster = Broadcaster(store.log, sse_frame, poll_interval=settings.sse_poll_interval,
-                                  queue_limit=settings.sse_queue, batch=min(500, settings.sse_queue))
+        poll = settings.sse_poll_interval if store.dialect == "sqlite" else store.poll_interval  # else NOTIFY wakes it
+        broadcaster = Broadcaster(store.log, sse_frame, poll_interval=poll, queue_limit=settings.sse_queue,
+                                  batch=min(500, settings.sse_queue))
         app.state.broadcaster = broadcaster
         try:
             await store.upgrade()
