@@ -10,6 +10,7 @@ no task behind a closed connection.
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import threading
 import time
 import uuid
@@ -379,3 +380,32 @@ def test_a_stream_resumes_across_a_server_restart(live: Live) -> None:
         after = live.append(run, 2)
         assert [f.id for f in resumed.events(11)] == while_down + after
     assert received == first
+
+
+def test_the_readme_curl_example_streams_from_after_its_last_event_id(live: Live) -> None:
+    import re
+    import shutil
+    import subprocess
+
+    from tests.integration.api.server import ROOT
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    section = (ROOT / "README.md").read_text().split("## Event stream", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, flags=re.S)[1]  # type: ignore[index]
+    command = re.search(r"^curl -N .*?(?<!\\)$", block, flags=re.S | re.M)[0]  # type: ignore[index]
+    run = new_run()
+    cursors = live.append(run, type="run.created") + live.append(run, type="run.started") + live.append(run)
+    command = (command.replace("http://127.0.0.1:8000", live.server.url).replace("0-42", cursors[0])
+               .replace("r-7f3a", run).replace("curl -N", "curl -s -N --max-time 1.5"))
+
+    done = subprocess.run(["bash", "-c", command], env={"TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=30)
+
+    assert done.returncode == 28, done.stderr  # curl's "timed out": the stream stays open
+    lines = done.stdout.splitlines()  # curl passes the \r\n through; text mode reads them as \n
+    assert lines[:2] == [f"id: {cursors[1]}", "event: run.started"] and f"id: {cursors[2]}" not in done.stdout
+    assert ": heartbeat" in lines
+    shown = re.search(r"```text\n(.*?)```", section, flags=re.S)[1]  # type: ignore[index]
+    sent = lines[2].removeprefix("data: ")
+    assert list(json.loads(shown.splitlines()[2].removeprefix("data: "))) == list(json.loads(sent))
