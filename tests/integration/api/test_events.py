@@ -26,7 +26,7 @@ import pytest
 from tests.integration.api.server import TOKEN, Server, make_server
 from tests.integration.api.sse import SseStream
 from tests.integration.store.conftest import pg_database
-from weaver.events import new_event
+from weaver.events import decode_cursor, new_event
 from weaver.store import Store
 
 T0 = datetime(2026, 12, 7, 14, 30, tzinfo=timezone.utc)
@@ -59,6 +59,14 @@ class Live:
             found += [event.cursor or "" for event in events]
             after = found[-1]
         return found
+
+    def readable(self, cursor: str) -> None:
+        """Wait until the log's head is at ``cursor`` or past it: on a PostgreSQL cluster that other
+        sessions write to, a committed event is read only once every older transaction has ended."""
+        deadline = time.monotonic() + 10
+        while decode_cursor(self.store.log.head()) < decode_cursor(cursor):
+            assert time.monotonic() < deadline, f"{cursor} is still held back"
+            time.sleep(0.01)
 
     def stats(self) -> dict[str, Any]:
         with self.server.client() as client:
@@ -104,6 +112,7 @@ def error_of(stream: SseStream | httpx.Response, status: int, code: str) -> dict
 def test_events_arrive_with_their_cursor_as_id_and_their_envelope_as_data(live: Live) -> None:
     run = new_run()
     before = live.append(run, 2)  # committed before the client connects: not sent, the stream starts at the head
+    live.readable(before[-1])
 
     with SseStream(live.server) as stream:
         assert stream.status == 200
@@ -279,6 +288,7 @@ def test_every_client_gets_every_event(live: Live) -> None:
 def test_the_tail_returns_the_newest_events_or_those_after_a_cursor(live: Live) -> None:
     run = new_run()
     cursors = live.append(run, 5)
+    live.readable(cursors[-1])
 
     with live.server.client() as client:
         newest = client.get("/api/v1/events/tail", params={"run_id": run, "limit": 3}).json()
