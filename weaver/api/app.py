@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         poll = settings.sse_poll_interval if store.dialect == "sqlite" else store.poll_interval  # else NOTIFY wakes it
         broadcaster = Broadcaster(store.log, sse_frame, poll_interval=poll, queue_limit=settings.sse_queue,
-                                  batch=min(500, settings.sse_queue))
+                                  batch=max(1, min(500, settings.sse_queue // 4)))  # a client has 4 pages of slack
         app.state.broadcaster = broadcaster
         try:
             await store.upgrade()
