@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -319,10 +318,12 @@ def test_a_client_that_stops_reading_is_let_go_and_resumes_where_it_stopped(live
     fast = SseStream(live.server, params={"run_id": run})
     try:
         assert live.stats()["clients"] >= 2
-        # 16 MB: more than the kernel buffers for a client that reads nothing (4 MB on loopback)
-        cursors = [c for _ in range(2) for c in live.append_batch(run, 1000, type="run.error")]
-        started = time.monotonic()
-        assert [f.id for f in fast.events(2000, timeout=20)] == cursors  # not held back by the stalled one
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # the fast one reads all along
+            reading = pool.submit(lambda: [f.id for f in fast.events(2000, timeout=20)])
+            started = time.monotonic()
+            # 16 MB: more than the kernel buffers for a client that reads nothing (4 MB on loopback)
+            cursors = [c for _ in range(2) for c in live.append_batch(run, 1000, type="run.error")]
+            assert reading.result(timeout=30) == cursors  # not held back by the stalled one
         assert time.monotonic() - started < 10
         assert live.stats()["clients"] == 1  # the slow one was let go at once, its queue freed
         time.sleep(SEND_TIMEOUT + 0.5)  # and its connection is cut once a send has waited that long

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import aclosing
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -131,8 +132,6 @@ class _EventSourceResponse(EventSourceResponse):
 
 async def _frames(broadcaster: Broadcaster[bytes], after: str, run_id: str | None,
                   types: list[str] | None) -> AsyncIterator[bytes]:
-    from contextlib import aclosing
-
     try:
         async with aclosing(broadcaster.stream(after, run_id=run_id, types=types)) as batches:
             async for batch in batches:
