@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     strategy_import_timeout
         Seconds a posted strategy's source may take to import in its worker before it is
         refused (``WEAVER_STRATEGY_IMPORT_TIMEOUT``).
+
+    Notes
+    -----
+    The event stream's knobs, for tests and tuning rather than users: ``WEAVER_SSE_HEARTBEAT``
+    (seconds between heartbeat comments, 15), ``WEAVER_SSE_POLL_INTERVAL`` (seconds between the
+    server's reads of a SQLite log, which nothing else wakes, 0.05; on PostgreSQL a NOTIFY
+    wakes it, and it polls every second besides),
+    ``WEAVER_SSE_QUEUE`` (events a client may fall behind before it is let go, 10,000) and
+    ``WEAVER_SSE_SEND_TIMEOUT`` (seconds a send to a client may wait before its connection is
+    cut, 30).
     """
 
     model_config = SettingsConfigDict(env_prefix="WEAVER_", env_file=".env", extra="ignore")
@@ -54,6 +64,11 @@ class Settings(BaseSettings):
     alpaca_live_key_id: SecretStr | None = None
     alpaca_live_secret_key: SecretStr | None = None
     strategy_import_timeout: float = Field(default=10.0, gt=0)
+    # the event stream (see Notes)
+    sse_heartbeat: float = Field(default=15.0, gt=0)
+    sse_poll_interval: float = Field(default=0.05, gt=0)
+    sse_queue: int = Field(default=10_000, ge=1)
+    sse_send_timeout: float = Field(default=30.0, gt=0)
 
     @field_validator("home", "catalog")
     @classmethod

@@ -38,10 +38,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         import asyncio
 
+        from weaver.api.routes.events import sse_frame
         from weaver.api.services.market import seed_catalog
+        from weaver.api.services.runs import RunService
         from weaver.api.services.strategies import register_examples
         from weaver.api.workers import WorkerPool
         from weaver.catalog import Catalog
+        from weaver.events.broadcast import Broadcaster
+        from weaver.live.manager import RunManager
         from weaver.store.database import AsyncStore
 
         app.state.token = ensure_token(settings)
@@ -49,14 +53,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = store
         app.state.catalog = Catalog(settings.catalog_path)
         app.state.workers = WorkerPool()  # posted strategies are imported there, never on the loop
+        # the event stream: one reader of the log (one LISTEN connection) feeds every client
+        poll = settings.sse_poll_interval if store.dialect == "sqlite" else store.poll_interval  # else NOTIFY wakes it
+        broadcaster = Broadcaster(store.log, sse_frame, poll_interval=poll, queue_limit=settings.sse_queue,
+                                  batch=max(1, min(500, settings.sse_queue // 4)))  # a client has 4 pages of slack
+        app.state.broadcaster = broadcaster
         try:
             await store.upgrade()
             await register_examples(store)  # under their short names; idempotent
             await asyncio.to_thread(seed_catalog, app.state.catalog)  # the sample data, into an empty catalog
+            await broadcaster.start()
             # runs: the manager supervises backtest workers and settles runs a dead server left running
-            from weaver.api.services.runs import RunService
-            from weaver.live.manager import RunManager
-
             manager = RunManager(store, settings.catalog_path)
             app.state.run_service = RunService(store, app.state.catalog, manager)
             await manager.settle()
@@ -65,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 await manager.close()
         finally:
+            await broadcaster.close()
             await app.state.workers.close()
             await store.close()
 
@@ -74,11 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
-    from weaver.api.routes import health, market, orders, runs, strategies
+    from weaver.api.routes import events, health, market, orders, runs, strategies
 
     app.include_router(health.health)
     for router in (health.v1, market.router, strategies.router, runs.v1, orders.v1):
         app.include_router(router, prefix="/api/v1", dependencies=[Depends(require_token)])
+    app.include_router(events.router, prefix="/api/v1")  # each route names its token check: the stream takes ?token=
 
     # added innermost first: a request meets RequestContext, the catch-all, the guard, the size limit
     app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins, allow_methods=["*"],

@@ -11,11 +11,12 @@ if TYPE_CHECKING:
     from weaver.api.services.runs import RunService
     from weaver.api.workers import WorkerPool
     from weaver.catalog import Catalog
+    from weaver.events.broadcast import Broadcaster
     from weaver.settings import Settings
     from weaver.store.database import AsyncStore
 
-__all__ = ["CatalogDep", "RunServiceDep", "SettingsDep", "StoreDep", "WorkersDep", "get_catalog", "get_run_service",
-           "get_settings", "get_store", "get_workers"]
+__all__ = ["BroadcasterDep", "CatalogDep", "RunServiceDep", "SettingsDep", "StoreDep", "WorkersDep", "get_broadcaster",
+           "get_catalog", "get_run_service", "get_settings", "get_store", "get_workers"]
 
 
 def get_settings(request: Request) -> Settings:
@@ -38,6 +39,11 @@ def get_workers(request: Request) -> WorkerPool:
     return request.app.state.workers  # type: ignore[no-any-return]
 
 
+def get_broadcaster(request: Request) -> Broadcaster[bytes]:
+    """Return the server's one reader of the event log, which feeds every event stream."""
+    return request.app.state.broadcaster  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated["Settings", Depends(get_settings)]
 StoreDep = Annotated["AsyncStore", Depends(get_store)]
 CatalogDep = Annotated["Catalog", Depends(get_catalog)]
@@ -50,3 +56,5 @@ def get_run_service(request: Request) -> RunService:
 
 
 RunServiceDep = Annotated["RunService", Depends(get_run_service)]
+
+BroadcasterDep = Annotated["Broadcaster[bytes]", Depends(get_broadcaster)]

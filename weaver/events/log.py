@@ -29,6 +29,7 @@ from weaver.events.outbox import (
     exists_query,
     head_query,
     held_query,
+    latest_query,
     new_event,
     notify,
     read_query,
@@ -116,6 +117,18 @@ class AsyncEventLog:
         async with self._store.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [envelope(row) for row in rows]
+
+    async def latest(self, limit: int = 100, *, run_id: str | None = None,
+                     types: Collection[str] | None = None) -> list[Envelope]:
+        """Return the newest ``limit`` readable events, in cursor order (the oldest of them first).
+
+        Reading on from the last one's cursor misses nothing: no event can still appear
+        before a readable one (see :meth:`read`).
+        """
+        query = latest_query(self._store.dialect, limit, run_id, types)
+        async with self._store.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [envelope(row) for row in reversed(rows)]
 
     async def head(self) -> str:
         """Return the cursor after the newest readable event (the start of an empty log)."""

@@ -256,6 +256,17 @@ def read_query(dialect: str, after: Cursor, limit: int, run_id: str | None = Non
     return query.order_by(_TABLE.c.tx, _TABLE.c.id).limit(limit)
 
 
+def latest_query(dialect: str, limit: int, run_id: str | None = None,
+                 types: Iterable[str] | None = None) -> Select[Any]:
+    """Return the query for the newest ``limit`` readable events, newest first."""
+    query = select(*_COLUMNS).where(_visible(dialect))
+    if run_id is not None:
+        query = query.where(_TABLE.c.run_id == run_id)
+    if types is not None:
+        query = query.where(_TABLE.c.type.in_(list(types)))
+    return query.order_by(_TABLE.c.tx.desc(), _TABLE.c.id.desc()).limit(limit)
+
+
 def held_query(after: Cursor, run_id: str | None = None, types: Iterable[str] | None = None) -> Select[Any]:
     """Return the query that finds a committed event after ``after`` that an older running
     transaction still holds back (PostgreSQL): it will be readable as soon as that one ends."""
