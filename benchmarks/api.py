@@ -1,7 +1,8 @@
-"""API server benchmark: the event stream's fan-out latency (and, later, the HTTP routes' throughput).
+"""API server benchmark: the event stream's fan-out latency and the HTTP routes' throughput.
 
     .venv/bin/python benchmarks/api.py [--clients 100] [--events 300] [--databases sqlite,postgresql]
-                                       [--client-procs 2] [--interval-ms 10,30] [--parts sse]
+                                       [--client-procs 2] [--interval-ms 10,30] [--parts sse,http]
+                                       [--connections 1,16,64] [--http-seconds 5] [--repeat 3]
 
 SSE fan-out: a real ``weaver serve`` (a subprocess, on a scratch SQLite home or a scratch
 PostgreSQL database) with ``--clients`` clients connected to ``/api/v1/events/stream``,
@@ -13,7 +14,13 @@ commit returned. An event's latency is the time it reached the *last* client min
 its commit returned (``time.monotonic``, one clock for every process on Linux). Target:
 p99 <= 100 ms on both databases; each client must also get every event, in order.
 
-HTTP (GET /api/v1/runs with wrk vs a bare route): not written yet; see ``http_part``.
+HTTP throughput: the same kind of server (this script re-invoked with ``--bench-server``:
+``create_app`` on uvicorn with ``weaver serve``'s logging, plus one bare route) holding 100
+runs created over the API. ``wrk`` (Debian's package) drives ``GET /api/v1/runs?page_size=50``
+and, interleaved with it, the bare route ``GET /bench/bare``, which returns the same JSON
+bytes from memory through the same middleware, with no token check and no database. Each at
+1, 16 and 64 connections; requests/s and wrk's p50/p99 latency, medians of ``--repeat``.
+Target: the real route >= 50% of the bare route's requests/s.
 """
 
 from __future__ import annotations
@@ -105,7 +112,7 @@ async def scratch(database: str) -> AsyncIterator[tuple[Path, str | None]]:
 class Serve:
     """``weaver serve --port 0`` in a subprocess, its output in files under its home."""
 
-    def __init__(self, home: Path, database_url: str | None) -> None:
+    def __init__(self, home: Path, database_url: str | None, command: list[str] | None = None) -> None:
         self.home = home
         self.token = secrets.token_urlsafe(24)
         env = {k: v for k, v in os.environ.items() if not k.startswith("WEAVER_")}
@@ -113,8 +120,8 @@ class Serve:
         if database_url is not None:
             env["WEAVER_DATABASE_URL"] = database_url
         self.out, self.err = (home / "serve.out").open("w"), (home / "serve.err").open("w")
-        self.process = subprocess.Popen([sys.executable, "-m", "weaver", "serve", "--port", "0"], cwd=home, env=env,
-                                        stdout=self.out, stderr=self.err)
+        command = command or [sys.executable, "-m", "weaver", "serve", "--port", "0"]
+        self.process = subprocess.Popen(command, cwd=home, env=env, stdout=self.out, stderr=self.err)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             match = re.search(r"serving at http://([^/\s]+)/#token=", (home / "serve.out").read_text())
@@ -345,17 +352,114 @@ def print_sse(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[tupl
 # -- HTTP throughput ---------------------------------------------------------------------------
 
 
-def http_part(args: argparse.Namespace) -> list[tuple[str, bool | None, str]]:
-    """GET /api/v1/runs under wrk against a bare route on the same server: to be written.
+HTTP_RATIO = 0.5  # GET /api/v1/runs >= 50% of the bare route's requests/s
+BARE = "/bench/bare"
 
-    It belongs here once the runs routes land: start ``Serve`` on each database with runs
-    saved, run ``wrk`` (``shutil.which("wrk")``) against ``/api/v1/runs`` and against a bare
-    route, print requests/s and latency percentiles in the table style above, and return its
-    targets as ``(label, ok, shown)``.
-    """
-    progress("  http: not written yet (GET /api/v1/runs with wrk vs a bare route, after the runs routes)"
-             + ("" if shutil.which("wrk") else "; wrk is not installed"))
-    return [("HTTP: GET /api/v1/runs vs a bare route (wrk)", None, "not written yet")]
+
+def bench_server() -> None:
+    """Serve ``create_app`` as ``weaver serve`` does, plus the bare route (``--bench-server`` mode)."""
+    import uvicorn
+    from fastapi import Response
+
+    from weaver.api.app import create_app
+    from weaver.api.cli import _configure_logging
+    from weaver.settings import load_settings
+
+    settings = load_settings()
+    _configure_logging(settings.secrets())
+    app = create_app(settings)
+    cached: list[bytes] = []
+
+    @app.get(BARE, include_in_schema=False)
+    async def bare() -> Response:  # the same JSON as the real route, from memory
+        if not cached:
+            cached.append((settings.home / "bare.json").read_bytes())
+        return Response(cached[0], media_type="application/json")
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            port = self.servers[0].sockets[0].getsockname()[1]
+            print(f"serving at http://127.0.0.1:{port}/#token=(WEAVER_TOKEN)", flush=True)
+
+    Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False,
+                          server_header=False)).run()
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def wrk(url: str, token: str, connections: int, seconds: float) -> tuple[float, float, float]:
+    """Return requests/s, p50 ms and p99 ms of ``wrk`` against ``url``."""
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+               "-H", f"Authorization: Bearer {token}", url]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    if re.search(r"Non-2xx or 3xx responses", out):
+        raise RuntimeError(f"wrk saw errors on {url}:\n{out}")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
+    latency = {p: float(v) * _UNITS[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)}
+    return rate, latency["50"], latency["99"]
+
+
+async def http_database(database: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    import httpx
+
+    rows = []
+    async with scratch(database) as (home, url):
+        serve = Serve(home, url, [sys.executable, str(Path(__file__).resolve()), "--bench-server"])
+        try:
+            base = f"http://{serve.address}"
+            headers = {"Authorization": f"Bearer {serve.token}"}
+            async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
+                for _ in range(100):
+                    created = await client.post("/api/v1/runs", json={
+                        "strategy_id": "sma_cross", "mode": "backtest", "symbols": ["GOOG"], "timeframe": "1d",
+                        "config": {"params": {"fast": random.randint(5, 20), "slow": random.randint(30, 60)}}})
+                    created.raise_for_status()
+                page = await client.get("/api/v1/runs", params={"page_size": 50})
+                page.raise_for_status()
+                assert len(page.json()["items"]) == 50
+                (home / "bare.json").write_bytes(page.content)
+            real_url, bare_url = f"{base}/api/v1/runs?page_size=50", f"{base}{BARE}"
+            for connections in args.connections:
+                measured: dict[str, list[tuple[float, float, float]]] = {"runs": [], "bare": []}
+                for _ in range(args.repeat):
+                    for name, target in (("runs", real_url), ("bare", bare_url)):
+                        progress(f"  http {database}: {name} at {connections} connections")
+                        measured[name].append(await asyncio.to_thread(wrk, target, serve.token, connections,
+                                                                      args.http_seconds))
+                for name, results in measured.items():
+                    rows.append({"database": database, "connections": connections, "route": name,
+                                 "rate": _median([r[0] for r in results]), "p50": _median([r[1] for r in results]),
+                                 "p99": _median([r[2] for r in results])})
+        finally:
+            serve.stop()
+    return rows
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def http_part(rows: list[dict[str, Any]]) -> list[tuple[str, bool | None, str]]:
+    """Print the HTTP table and return its targets as ``(label, ok, shown)``."""
+    print("\nGET /api/v1/runs (100 runs stored, page of 50) vs the bare route (same JSON from memory), wrk")
+    print(f"{'database':<11} {'conns':>5} {'route':<6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'runs/bare':>10}")
+    print("-" * 62)
+    targets = []
+    for row in rows:
+        bare = next(r for r in rows if r["database"] == row["database"] and r["connections"] == row["connections"]
+                    and r["route"] == "bare")
+        ratio = row["rate"] / bare["rate"]
+        shown = f"{ratio:.2f}" if row["route"] == "runs" else ""
+        print(f"{row['database']:<11} {row['connections']:>5} {row['route']:<6} {row['rate']:>9,.0f} "
+              f"{row['p50']:>8.2f} {row['p99']:>8.2f} {shown:>10}")
+        if row["route"] == "runs":
+            targets.append((f"HTTP runs >= 50% of bare req/s, {row['database']}, {row['connections']} conns",
+                            ratio >= HTTP_RATIO, f"{ratio:.0%}"))
+    return targets
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -374,7 +478,10 @@ async def run(args: argparse.Namespace) -> int:
         rows = [await sse_fan_out(database, args) for database in databases]
         targets += print_sse(rows, args)
     if "http" in parts:
-        targets += http_part(args)
+        if shutil.which("wrk") is None:
+            raise SystemExit("the HTTP part needs wrk: apt-get install wrk")
+        rows = [row for database in databases for row in await http_database(database, args)]
+        targets += http_part(rows)
     width = max(len(label) for label, _, _ in targets)
     print("\nTargets:")
     for label, ok, shown in targets:
@@ -384,6 +491,9 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--bench-server"]:
+        bench_server()
+        return 0
     if argv[:1] == ["--clients-worker"]:
         address, token, clients, events, timeout = argv[1:6]
         asyncio.run(_clients_worker(address, token, int(clients), int(events), float(timeout)))
@@ -394,8 +504,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--events", type=int, default=300, help="events appended while they listen")
     ap.add_argument("--interval-ms", default="10,30", help="the writer's pause between events: min,max ms")
     ap.add_argument("--databases", default=",".join(DATABASES), help="comma-separated subset of " + ",".join(DATABASES))
-    ap.add_argument("--parts", default="sse", help="comma-separated subset of " + ",".join(PARTS))
+    ap.add_argument("--parts", default=",".join(PARTS), help="comma-separated subset of " + ",".join(PARTS))
+    ap.add_argument("--connections", default="1,16,64", help="wrk's connection counts")
+    ap.add_argument("--http-seconds", type=int, default=5, help="seconds of each wrk run")
+    ap.add_argument("--repeat", type=int, default=3, help="wrk runs per route and connection count (median)")
     args = ap.parse_args(argv)
+    args.connections = [int(c) for c in args.connections.split(",")]
     low, _, high = args.interval_ms.partition(",")
     args.interval = (float(low), float(high or low))
     args.client_procs = max(1, min(args.client_procs, args.clients))
