@@ -386,7 +386,7 @@ def bench_server() -> None:
                           server_header=False)).run()
 
 
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
 
 def wrk(url: str, token: str, connections: int, seconds: float) -> tuple[float, float, float]:
@@ -397,7 +397,10 @@ def wrk(url: str, token: str, connections: int, seconds: float) -> tuple[float, 
     if re.search(r"Non-2xx or 3xx responses", out):
         raise RuntimeError(f"wrk saw errors on {url}:\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
-    latency = {p: float(v) * _UNITS[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)}
+    found = re.findall(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+    latency = {p: float(v) * _UNITS[u] for p, v, u in found}
+    if set(latency) != {"50", "99"}:
+        raise RuntimeError(f"wrk's latency distribution not understood:\n{out}")
     return rate, latency["50"], latency["99"]
 
 
