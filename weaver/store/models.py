@@ -42,6 +42,7 @@ from sqlalchemy.types import TypeDecorator, UserDefinedType
 from weaver.core.enums import OrderSide, RunMode, RunStatus
 
 __all__ = [
+    "MAX_ID",
     "Amount",
     "Base",
     "ConsumerOffset",
@@ -55,6 +56,7 @@ __all__ = [
     "StrategyRow",
     "UtcDateTime",
     "Xid8",
+    "is_id",
 ]
 
 
@@ -144,6 +146,15 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
 #: the writing transaction: xid8 on PostgreSQL, an integer (always 0) on SQLite
 TxId = BigInteger().with_variant(Xid8(), "postgresql").with_variant(Integer(), "sqlite")
+
+
+#: the largest id a row can have: both databases keep ids as signed 64-bit integers
+MAX_ID = 2**63 - 1
+
+
+def is_id(text: str) -> bool:
+    """Return whether ``text`` is an id a row could have (digits, at most :data:`MAX_ID`)."""
+    return text.isdigit() and int(text) <= MAX_ID
 
 
 class Base(DeclarativeBase):

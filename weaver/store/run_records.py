@@ -23,7 +23,16 @@ from weaver.core.ids import check_run_id
 from weaver.core.runs import RUN_EVENTS, TERMINAL, RunAction, next_status
 from weaver.store.errors import ConflictError, NotFoundError
 from weaver.store.json_values import decode_series
-from weaver.store.models import EquityPoint, FillRow, OrderRow, PositionSnapshot, RunLogLine, RunRow, StrategyRow
+from weaver.store.models import (
+    EquityPoint,
+    FillRow,
+    OrderRow,
+    PositionSnapshot,
+    RunLogLine,
+    RunRow,
+    StrategyRow,
+    is_id,
+)
 from weaver.store.runs import StrategyRecord, backtest_rows, insert_backtest_rows, new_run_id
 
 if TYPE_CHECKING:
@@ -119,7 +128,7 @@ async def find_strategy(store: AsyncStore, name_or_id: str) -> StrategyRecord:
     """
     async with store.connect() as conn:
         row = None
-        if name_or_id.isdigit():
+        if is_id(name_or_id):
             row = (await conn.execute(select(_STRATEGIES).where(_STRATEGIES.c.id == int(name_or_id)))).first()
         if row is None:
             row = (await conn.execute(select(_STRATEGIES).where(_STRATEGIES.c.name == name_or_id)
@@ -307,7 +316,7 @@ async def list_runs(store: AsyncStore, *, status: RunStatus | str | None = None,
         where.append(_RUNS.c.mode == RunMode(mode).value)
     if strategy is not None:
         named = _RUNS.c.strategy == strategy
-        where.append(named | (_RUNS.c.strategy_id == int(strategy)) if strategy.isdigit() else named)
+        where.append(named | (_RUNS.c.strategy_id == int(strategy)) if is_id(strategy) else named)
     query = select(_RUNS).where(*where).order_by(_RUNS.c.created_at.desc(), _RUNS.c.id.desc())
     rows, total = await _page(store, query, _RUNS, where, offset, limit)
     return [_record(row) for row in rows], total

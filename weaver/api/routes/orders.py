@@ -7,12 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from weaver.api.deps import RunServiceDep
 from weaver.api.errors import ErrorResponse
 from weaver.api.paging import Page, Paging, paging
+from weaver.store.models import MAX_ID
 from weaver.core.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 
 __all__ = ["OrderResponse", "order_response", "v1"]
@@ -67,6 +68,7 @@ async def list_orders(runs: RunServiceDep, page: Annotated[Paging, Depends(pagin
 
 @v1.get("/{order_id}", response_model=OrderResponse, summary="Get an order",
         responses={404: {"model": ErrorResponse, "description": "No such order"}})
-async def get_order(order_id: int, runs: RunServiceDep) -> OrderResponse:
+async def get_order(order_id: Annotated[int, Path(ge=-MAX_ID, le=MAX_ID, description="The order's id")],
+                    runs: RunServiceDep) -> OrderResponse:
     """Return the order."""
     return order_response(await runs.order(order_id))

@@ -15,6 +15,7 @@ from weaver.api.errors import ApiError, ErrorCode
 from weaver.api.schemas.strategies import StrategyListResponse, StrategyResponse, StrategySummary
 from weaver.store import strategies as repository
 from weaver.store.errors import ConflictError
+from weaver.store.models import is_id
 from weaver.store.runs import StrategyRecord, register_strategy, strategy_version
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ async def resolve_strategy(store: AsyncStore, name_or_id: str | int, *, field: s
     details = {"field": field, "value": name_or_id}
     text = str(name_or_id).strip()
     if isinstance(name_or_id, int) and not isinstance(name_or_id, bool) or text.isdigit():
-        record = await repository.get_strategy(store, int(text))
+        record = await repository.get_strategy(store, int(text)) if is_id(text) else None
         if record is None:
             raise ApiError(404, ErrorCode.NOT_FOUND, f"{field}: no strategy has the id {text}", details)
         return record
