@@ -218,6 +218,19 @@ class AsyncStore:
             with contextlib.suppress(Exception):  # a connection lost with the server is closed already
                 await conn.close()
 
+    async def ping(self) -> None:
+        """Ask the database one trivial question.
+
+        Raises
+        ------
+        StoreUnavailableError
+            If it does not answer.
+        """
+        from sqlalchemy import text
+
+        async with self.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
     async def upgrade(self, revision: str = "head") -> None:
         """Bring the store's schema to ``revision`` (the newest by default) with the migrations."""
         from alembic import command

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Table,
     JSON,
     BigInteger,
     CheckConstraint,
@@ -42,7 +43,14 @@ from sqlalchemy.types import TypeDecorator, UserDefinedType
 from weaver.core.enums import OrderSide, RunMode, RunStatus
 
 __all__ = [
+    "EQUITY",
+    "FILLS",
+    "LOGS",
     "MAX_ID",
+    "ORDERS",
+    "POSITIONS",
+    "RUNS",
+    "STRATEGIES",
     "Amount",
     "Base",
     "ConsumerOffset",
@@ -350,3 +358,13 @@ class EquityPoint(Base):
     run_id: Mapped[str] = mapped_column(String(64), _of_run("equity_points"), primary_key=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     equity: Mapped[Decimal] = mapped_column(Amount, nullable=False)
+
+
+# The tables as SQLAlchemy Core sees them, for the repositories' bulk inserts and queries.
+STRATEGIES: Table = StrategyRow.__table__  # type: ignore[assignment]
+RUNS: Table = RunRow.__table__  # type: ignore[assignment]
+LOGS: Table = RunLogLine.__table__  # type: ignore[assignment]
+ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
+FILLS: Table = FillRow.__table__  # type: ignore[assignment]
+POSITIONS: Table = PositionSnapshot.__table__  # type: ignore[assignment]
+EQUITY: Table = EquityPoint.__table__  # type: ignore[assignment]

@@ -24,13 +24,13 @@ from weaver.core.runs import RUN_EVENTS, TERMINAL, RunAction, next_status
 from weaver.store.errors import ConflictError, NotFoundError
 from weaver.store.json_values import decode_series
 from weaver.store.models import (
-    EquityPoint,
-    FillRow,
-    OrderRow,
-    PositionSnapshot,
-    RunLogLine,
-    RunRow,
-    StrategyRow,
+    EQUITY,
+    FILLS,
+    LOGS,
+    ORDERS,
+    POSITIONS,
+    RUNS,
+    STRATEGIES,
     is_id,
 )
 from weaver.store.runs import StrategyRecord, backtest_rows, insert_backtest_rows, new_run_id
@@ -61,13 +61,6 @@ __all__ = [
     "transition_run",
 ]
 
-_STRATEGIES: Table = StrategyRow.__table__  # type: ignore[assignment]
-_RUNS: Table = RunRow.__table__  # type: ignore[assignment]
-_LOGS: Table = RunLogLine.__table__  # type: ignore[assignment]
-_ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
-_FILLS: Table = FillRow.__table__  # type: ignore[assignment]
-_POSITIONS: Table = PositionSnapshot.__table__  # type: ignore[assignment]
-_EQUITY: Table = EquityPoint.__table__  # type: ignore[assignment]
 
 #: how often a compare-and-set is tried again when another writer moved the run in between
 _ATTEMPTS = 3
@@ -129,10 +122,10 @@ async def find_strategy(store: AsyncStore, name_or_id: str) -> StrategyRecord:
     async with store.connect() as conn:
         row = None
         if is_id(name_or_id):
-            row = (await conn.execute(select(_STRATEGIES).where(_STRATEGIES.c.id == int(name_or_id)))).first()
+            row = (await conn.execute(select(STRATEGIES).where(STRATEGIES.c.id == int(name_or_id)))).first()
         if row is None:
-            row = (await conn.execute(select(_STRATEGIES).where(_STRATEGIES.c.name == name_or_id)
-                                      .order_by(_STRATEGIES.c.id.desc()).limit(1))).first()
+            row = (await conn.execute(select(STRATEGIES).where(STRATEGIES.c.name == name_or_id)
+                                      .order_by(STRATEGIES.c.id.desc()).limit(1))).first()
     if row is None:
         raise NotFoundError(f"no strategy {name_or_id!r} is registered (by name or id)")
     return StrategyRecord(row.id, row.name, row.version, row.source, row.params_schema, row.created_at)
@@ -161,11 +154,11 @@ async def create_run(uow: UnitOfWork, *, strategy: StrategyRecord, mode: RunMode
         "started_at": None, "stopped_at": None, "stats": None, "error": None,
     }
     session = uow.session
-    if (await session.execute(select(_RUNS.c.id).where(_RUNS.c.id == run_id))).first() is not None:
+    if (await session.execute(select(RUNS.c.id).where(RUNS.c.id == run_id))).first() is not None:
         raise ConflictError(f"run id {run_id!r} is taken")
-    await session.execute(insert(_RUNS), [values])
+    await session.execute(insert(RUNS), [values])
     uow.emit(RUN_EVENTS[RunStatus.PENDING], {"run_id": run_id}, run_id=run_id, correlation_id=correlation_id, ts=now)
-    return _record((await session.execute(select(_RUNS).where(_RUNS.c.id == run_id))).one())
+    return _record((await session.execute(select(RUNS).where(RUNS.c.id == run_id))).one())
 
 
 async def transition_run(uow: UnitOfWork, run_id: str, action: RunAction | str, *, reason: str | None = None,
@@ -189,7 +182,7 @@ async def transition_run(uow: UnitOfWork, run_id: str, action: RunAction | str, 
     """
     session = uow.session
     for _ in range(_ATTEMPTS):
-        row = (await session.execute(select(_RUNS).where(_RUNS.c.id == run_id))).first()
+        row = (await session.execute(select(RUNS).where(RUNS.c.id == run_id))).first()
         if row is None:
             raise _no_run(run_id)
         target = next_status(row.status, action, run_id=run_id)
@@ -202,14 +195,14 @@ async def transition_run(uow: UnitOfWork, run_id: str, action: RunAction | str, 
         if target is RunStatus.ERROR:
             reason = reason or "unknown"
             changes["error"] = reason
-        done = await session.execute(update(_RUNS).where(_RUNS.c.id == run_id, _RUNS.c.status == row.status)
+        done = await session.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status == row.status)
                                      .values(**changes))
         if done.rowcount == 1:  # type: ignore[attr-defined]
             payload: dict[str, Any] = {"run_id": run_id}
             if reason:
                 payload["reason"] = reason
             uow.emit(RUN_EVENTS[target], payload, run_id=run_id, correlation_id=correlation_id, ts=now)
-            moved = (await session.execute(select(_RUNS).where(_RUNS.c.id == run_id))).one()
+            moved = (await session.execute(select(RUNS).where(RUNS.c.id == run_id))).one()
             return _record(moved)
     raise ConflictError(f"run {run_id!r} kept changing while it was being moved by {RunAction(action).value}; "
                         "try again")
@@ -232,8 +225,8 @@ async def record_backtest(uow: UnitOfWork, run_id: str, result: BacktestLike) ->
     rows = backtest_rows(run_id, result)
     record = await transition_run(uow, run_id, RunAction.COMPLETE, values={
         "stats": rows.stats,
-        "data_start": func.coalesce(_RUNS.c.data_start, rows.data_start),
-        "data_end": func.coalesce(_RUNS.c.data_end, rows.data_end)})
+        "data_start": func.coalesce(RUNS.c.data_start, rows.data_start),
+        "data_end": func.coalesce(RUNS.c.data_end, rows.data_end)})
     await insert_backtest_rows(uow, rows, datetime.now(timezone.utc), first_seq=await _next_seq(uow, run_id))
     return record
 
@@ -250,12 +243,12 @@ async def delete_run(uow: UnitOfWork, run_id: str) -> None:
     """
     session = uow.session
     for _ in range(_ATTEMPTS):
-        row = (await session.execute(select(_RUNS.c.status).where(_RUNS.c.id == run_id))).first()
+        row = (await session.execute(select(RUNS.c.status).where(RUNS.c.id == run_id))).first()
         if row is None:
             raise _no_run(run_id)
         if row.status in (RunStatus.RUNNING, RunStatus.HALTED):
             raise ConflictError(f"run {run_id!r} is {row.status}: stop it before deleting it")
-        done = await session.execute(delete(_RUNS).where(_RUNS.c.id == run_id, _RUNS.c.status == row.status))
+        done = await session.execute(delete(RUNS).where(RUNS.c.id == run_id, RUNS.c.status == row.status))
         if done.rowcount == 1:  # type: ignore[attr-defined]
             return
     raise ConflictError(f"run {run_id!r} kept changing while it was being deleted; try again")
@@ -270,7 +263,7 @@ async def append_log(uow: UnitOfWork, run_id: str, level: str, message: str) -> 
         If there is no such run.
     """
     seq = await _next_seq(uow, run_id)
-    await uow.session.execute(insert(_LOGS), [{"run_id": run_id, "seq": seq, "ts": datetime.now(timezone.utc),
+    await uow.session.execute(insert(LOGS), [{"run_id": run_id, "seq": seq, "ts": datetime.now(timezone.utc),
                                                "level": level, "message": message}])
     return seq
 
@@ -278,10 +271,10 @@ async def append_log(uow: UnitOfWork, run_id: str, level: str, message: str) -> 
 async def _next_seq(uow: UnitOfWork, run_id: str) -> int:
     # the run's row is locked first (PostgreSQL; SQLite serializes writers anyway), so two
     # writers appending to one run's log take turns instead of taking the same number
-    lock = select(_RUNS.c.id).where(_RUNS.c.id == run_id).with_for_update()
+    lock = select(RUNS.c.id).where(RUNS.c.id == run_id).with_for_update()
     if (await uow.session.execute(lock)).first() is None:
         raise _no_run(run_id)
-    last = (await uow.session.execute(select(func.max(_LOGS.c.seq)).where(_LOGS.c.run_id == run_id))).scalar()
+    last = (await uow.session.execute(select(func.max(LOGS.c.seq)).where(LOGS.c.run_id == run_id))).scalar()
     return 0 if last is None else int(last) + 1
 
 
@@ -297,7 +290,7 @@ async def get_run(store: AsyncStore, run_id: str) -> RunRecord:
         If there is no such run.
     """
     async with store.connect() as conn:
-        row = (await conn.execute(select(_RUNS).where(_RUNS.c.id == run_id))).first()
+        row = (await conn.execute(select(RUNS).where(RUNS.c.id == run_id))).first()
     if row is None:
         raise _no_run(run_id)
     return _record(row)
@@ -311,22 +304,22 @@ async def list_runs(store: AsyncStore, *, status: RunStatus | str | None = None,
     """
     where = []
     if status is not None:
-        where.append(_RUNS.c.status == RunStatus(status).value)
+        where.append(RUNS.c.status == RunStatus(status).value)
     if mode is not None:
-        where.append(_RUNS.c.mode == RunMode(mode).value)
+        where.append(RUNS.c.mode == RunMode(mode).value)
     if strategy is not None:
-        named = _RUNS.c.strategy == strategy
-        where.append(named | (_RUNS.c.strategy_id == int(strategy)) if is_id(strategy) else named)
-    query = select(_RUNS).where(*where).order_by(_RUNS.c.created_at.desc(), _RUNS.c.id.desc())
-    rows, total = await _page(store, query, _RUNS, where, offset, limit)
+        named = RUNS.c.strategy == strategy
+        where.append(named | (RUNS.c.strategy_id == int(strategy)) if is_id(strategy) else named)
+    query = select(RUNS).where(*where).order_by(RUNS.c.created_at.desc(), RUNS.c.id.desc())
+    rows, total = await _page(store, query, RUNS, where, offset, limit)
     return [_record(row) for row in rows], total
 
 
 async def runs_in_status(store: AsyncStore, status: RunStatus | str) -> list[RunRecord]:
     """Return every run in ``status``, oldest first."""
     async with store.connect() as conn:
-        rows = (await conn.execute(select(_RUNS).where(_RUNS.c.status == RunStatus(status).value)
-                                   .order_by(_RUNS.c.created_at))).all()
+        rows = (await conn.execute(select(RUNS).where(RUNS.c.status == RunStatus(status).value)
+                                   .order_by(RUNS.c.created_at))).all()
     return [_record(row) for row in rows]
 
 
@@ -345,12 +338,12 @@ async def list_orders(store: AsyncStore, *, run_id: str | None = None, status: s
     """Return a page of orders (rows of ``orders``, in the order they were written) and the matching total."""
     where = []
     if run_id is not None:
-        where.append(_ORDERS.c.run_id == run_id)
+        where.append(ORDERS.c.run_id == run_id)
     if status is not None:
-        where.append(_ORDERS.c.status == status)
+        where.append(ORDERS.c.status == status)
     if symbol is not None:
-        where.append(_ORDERS.c.symbol == symbol)
-    return await _page(store, select(_ORDERS).where(*where).order_by(_ORDERS.c.id), _ORDERS, where, offset, limit)
+        where.append(ORDERS.c.symbol == symbol)
+    return await _page(store, select(ORDERS).where(*where).order_by(ORDERS.c.id), ORDERS, where, offset, limit)
 
 
 async def get_order(store: AsyncStore, order_id: int) -> Row[Any]:
@@ -362,7 +355,7 @@ async def get_order(store: AsyncStore, order_id: int) -> Row[Any]:
         If there is no such order.
     """
     async with store.connect() as conn:
-        row = (await conn.execute(select(_ORDERS).where(_ORDERS.c.id == order_id))).first()
+        row = (await conn.execute(select(ORDERS).where(ORDERS.c.id == order_id))).first()
     if row is None:
         raise NotFoundError(f"there is no order {order_id}")
     return row
@@ -371,38 +364,38 @@ async def get_order(store: AsyncStore, order_id: int) -> Row[Any]:
 async def list_fills(store: AsyncStore, run_id: str, *, offset: int = 0,
                      limit: int = 50) -> tuple[list[Row[Any]], int]:
     """Return a page of run ``run_id``'s fills, in the order they happened, and their total."""
-    where = [_FILLS.c.run_id == run_id]
-    return await _page(store, select(_FILLS).where(*where).order_by(_FILLS.c.id), _FILLS, where, offset, limit)
+    where = [FILLS.c.run_id == run_id]
+    return await _page(store, select(FILLS).where(*where).order_by(FILLS.c.id), FILLS, where, offset, limit)
 
 
 async def list_positions(store: AsyncStore, run_id: str, *, latest: bool = False, symbol: str | None = None,
                          offset: int = 0, limit: int = 50) -> tuple[list[Row[Any]], int]:
     """Return a page of run ``run_id``'s position snapshots by time, or with ``latest`` each symbol's last."""
-    where = [_POSITIONS.c.run_id == run_id]
+    where = [POSITIONS.c.run_id == run_id]
     if symbol is not None:
-        where.append(_POSITIONS.c.symbol == symbol)
+        where.append(POSITIONS.c.symbol == symbol)
     if latest:
-        newest = (select(_POSITIONS.c.symbol, func.max(_POSITIONS.c.ts).label("ts")).where(*where)
-                  .group_by(_POSITIONS.c.symbol).subquery())
-        query = select(_POSITIONS).join(newest, (_POSITIONS.c.symbol == newest.c.symbol)
-                                        & (_POSITIONS.c.ts == newest.c.ts)).where(_POSITIONS.c.run_id == run_id)
+        newest = (select(POSITIONS.c.symbol, func.max(POSITIONS.c.ts).label("ts")).where(*where)
+                  .group_by(POSITIONS.c.symbol).subquery())
+        query = select(POSITIONS).join(newest, (POSITIONS.c.symbol == newest.c.symbol)
+                                        & (POSITIONS.c.ts == newest.c.ts)).where(POSITIONS.c.run_id == run_id)
         async with store.connect() as conn:
-            rows = (await conn.execute(query.order_by(_POSITIONS.c.symbol).offset(offset).limit(limit))).all()
+            rows = (await conn.execute(query.order_by(POSITIONS.c.symbol).offset(offset).limit(limit))).all()
             total = (await conn.execute(select(func.count()).select_from(newest))).scalar_one()
         return list(rows), int(total)
-    query = select(_POSITIONS).where(*where).order_by(_POSITIONS.c.ts, _POSITIONS.c.symbol)
-    return await _page(store, query, _POSITIONS, where, offset, limit)
+    query = select(POSITIONS).where(*where).order_by(POSITIONS.c.ts, POSITIONS.c.symbol)
+    return await _page(store, query, POSITIONS, where, offset, limit)
 
 
 async def list_equity(store: AsyncStore, run_id: str, *, offset: int = 0,
                       limit: int = 50) -> tuple[list[Row[Any]], int]:
     """Return a page of run ``run_id``'s equity curve, by time, and its length."""
-    where = [_EQUITY.c.run_id == run_id]
-    return await _page(store, select(_EQUITY).where(*where).order_by(_EQUITY.c.ts), _EQUITY, where, offset, limit)
+    where = [EQUITY.c.run_id == run_id]
+    return await _page(store, select(EQUITY).where(*where).order_by(EQUITY.c.ts), EQUITY, where, offset, limit)
 
 
 async def list_logs(store: AsyncStore, run_id: str, *, offset: int = 0,
                     limit: int = 50) -> tuple[list[Row[Any]], int]:
     """Return a page of run ``run_id``'s log lines, by number, and their count."""
-    where = [_LOGS.c.run_id == run_id]
-    return await _page(store, select(_LOGS).where(*where).order_by(_LOGS.c.seq), _LOGS, where, offset, limit)
+    where = [LOGS.c.run_id == run_id]
+    return await _page(store, select(LOGS).where(*where).order_by(LOGS.c.seq), LOGS, where, offset, limit)

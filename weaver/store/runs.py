@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from weaver.core.config import RunConfig
@@ -36,7 +36,15 @@ from weaver.core.ids import check_run_id
 from weaver.core.portfolio import Portfolio
 from weaver.store.errors import ConflictError, NotFoundError
 from weaver.store.json_values import decode_mapping, decode_series, encode_mapping, encode_series
-from weaver.store.models import EquityPoint, FillRow, OrderRow, PositionSnapshot, RunLogLine, RunRow, StrategyRow
+from weaver.store.models import (
+    EQUITY,
+    FILLS,
+    LOGS,
+    ORDERS,
+    POSITIONS,
+    RUNS,
+    STRATEGIES,
+)
 
 if TYPE_CHECKING:
     from weaver.store.database import AsyncStore
@@ -56,13 +64,6 @@ __all__ = [
     "strategy_version",
 ]
 
-_STRATEGIES: Table = StrategyRow.__table__  # type: ignore[assignment]
-_RUNS: Table = RunRow.__table__  # type: ignore[assignment]
-_LOGS: Table = RunLogLine.__table__  # type: ignore[assignment]
-_ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
-_FILLS: Table = FillRow.__table__  # type: ignore[assignment]
-_POSITIONS: Table = PositionSnapshot.__table__  # type: ignore[assignment]
-_EQUITY: Table = EquityPoint.__table__  # type: ignore[assignment]
 
 #: the result frames' columns (weaver.backtesting.result), in their order
 ORDER_COLUMNS = ["client_order_id", "symbol", "side", "type", "qty", "limit_price", "stop_price", "trail_price",
@@ -201,11 +202,11 @@ async def register_strategy(uow: UnitOfWork, name: str, source: str,
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    await session.execute(dialect_insert(_STRATEGIES).values(name=name, version=version, source=source,
+    await session.execute(dialect_insert(STRATEGIES).values(name=name, version=version, source=source,
                                                              params_schema=schema)
                           .on_conflict_do_nothing(index_elements=["name", "version"]))
-    row = (await session.execute(select(_STRATEGIES).where(_STRATEGIES.c.name == name,
-                                                           _STRATEGIES.c.version == version))).one()
+    row = (await session.execute(select(STRATEGIES).where(STRATEGIES.c.name == name,
+                                                           STRATEGIES.c.version == version))).one()
     record = StrategyRecord(row.id, row.name, row.version, row.source, row.params_schema, row.created_at)
     if record.params_schema != schema:
         raise ConflictError(f"strategy {name!r} version {version[:12]} is registered with the parameter schema "
@@ -214,8 +215,8 @@ async def register_strategy(uow: UnitOfWork, name: str, source: str,
 
 
 async def _newest_strategy(uow: UnitOfWork, name: str) -> StrategyRecord:
-    row = (await uow.session.execute(select(_STRATEGIES).where(_STRATEGIES.c.name == name)
-                                     .order_by(_STRATEGIES.c.id.desc()).limit(1))).first()
+    row = (await uow.session.execute(select(STRATEGIES).where(STRATEGIES.c.name == name)
+                                     .order_by(STRATEGIES.c.id.desc()).limit(1))).first()
     if row is None:
         raise NotFoundError(f"no strategy {name!r} is registered; register its source first "
                             "(store.register_strategy(name, source, params_schema))")
@@ -268,7 +269,7 @@ async def save_backtest(uow: UnitOfWork, result: BacktestLike, *, strategy_name:
     if strategy_name is not None:
         record = await _newest_strategy(uow, strategy_name)
         name, strategy_id, version = record.name, record.id, record.version
-    if (await session.execute(select(_RUNS.c.id).where(_RUNS.c.id == run_id))).first() is not None:
+    if (await session.execute(select(RUNS.c.id).where(RUNS.c.id == run_id))).first() is not None:
         raise ConflictError(f"run id {run_id!r} is taken; leave run_id out for a new one")
     run = {
         "id": run_id, "strategy_id": strategy_id, "strategy": name, "strategy_version": version,
@@ -277,7 +278,7 @@ async def save_backtest(uow: UnitOfWork, result: BacktestLike, *, strategy_name:
         "created_at": now, "started_at": now, "stopped_at": now, "stats": rows.stats, "error": None,
     }
     try:
-        await session.execute(insert(_RUNS), [run])
+        await session.execute(insert(RUNS), [run])
     except IntegrityError as exc:
         if "runs_pkey" not in str(exc) and "runs.id" not in str(exc):  # PostgreSQL's and SQLite's words
             raise
@@ -332,8 +333,8 @@ async def insert_backtest_rows(uow: UnitOfWork, rows: BacktestRows, now: datetim
     """Insert a converted backtest's orders, fills, equity, positions and notes (its run's row exists)."""
     logs = [{"run_id": rows.run_id, "seq": seq, "ts": now, "level": "warning", "message": note}
             for seq, note in enumerate(rows.notes, start=first_seq)]
-    for table, values in ((_ORDERS, rows.orders), (_FILLS, rows.fills), (_EQUITY, rows.equity),
-                          (_POSITIONS, rows.positions), (_LOGS, logs)):
+    for table, values in ((ORDERS, rows.orders), (FILLS, rows.fills), (EQUITY, rows.equity),
+                          (POSITIONS, rows.positions), (LOGS, logs)):
         if values:
             await uow.session.execute(insert(table), values)
 
@@ -466,16 +467,16 @@ async def load_backtest(store: AsyncStore, run_id: str, **objects: Any) -> Store
 
     async def read() -> tuple[Any, ...]:
         async with store.connect() as conn:
-            run = (await conn.execute(select(_RUNS).where(_RUNS.c.id == run_id))).first()
+            run = (await conn.execute(select(RUNS).where(RUNS.c.id == run_id))).first()
             if run is None:
                 return (None,)
             selects = (
-                select(_ORDERS).where(_ORDERS.c.run_id == run_id).order_by(_ORDERS.c.id),
-                select(_FILLS).where(_FILLS.c.run_id == run_id).order_by(_FILLS.c.id),
-                select(_EQUITY.c.ts, _EQUITY.c.equity).where(_EQUITY.c.run_id == run_id).order_by(_EQUITY.c.ts),
-                select(_POSITIONS.c.ts, _POSITIONS.c.symbol, _POSITIONS.c.qty, _POSITIONS.c.avg_price)
-                .where(_POSITIONS.c.run_id == run_id).order_by(_POSITIONS.c.ts, _POSITIONS.c.symbol),
-                select(_LOGS.c.level, _LOGS.c.message).where(_LOGS.c.run_id == run_id).order_by(_LOGS.c.seq),
+                select(ORDERS).where(ORDERS.c.run_id == run_id).order_by(ORDERS.c.id),
+                select(FILLS).where(FILLS.c.run_id == run_id).order_by(FILLS.c.id),
+                select(EQUITY.c.ts, EQUITY.c.equity).where(EQUITY.c.run_id == run_id).order_by(EQUITY.c.ts),
+                select(POSITIONS.c.ts, POSITIONS.c.symbol, POSITIONS.c.qty, POSITIONS.c.avg_price)
+                .where(POSITIONS.c.run_id == run_id).order_by(POSITIONS.c.ts, POSITIONS.c.symbol),
+                select(LOGS.c.level, LOGS.c.message).where(LOGS.c.run_id == run_id).order_by(LOGS.c.seq),
             )
             return (run, *[(await conn.execute(query)).all() for query in selects])
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 
-from weaver.store.models import StrategyRow
+from weaver.store.models import STRATEGIES
 from weaver.store.runs import StrategyRecord
 
 if TYPE_CHECKING:
@@ -24,9 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["StrategyEntry", "find_versions", "get_strategy", "list_strategies", "newest_strategy", "strategy_names"]
 
-_STRATEGIES: Table = StrategyRow.__table__  # type: ignore[assignment]
-_LISTED = (_STRATEGIES.c.id, _STRATEGIES.c.name, _STRATEGIES.c.version, _STRATEGIES.c.params_schema,
-           _STRATEGIES.c.created_at)
+_LISTED = (STRATEGIES.c.id, STRATEGIES.c.name, STRATEGIES.c.version, STRATEGIES.c.params_schema,
+           STRATEGIES.c.created_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,23 +53,23 @@ async def _rows(store: AsyncStore, query: Select[Any]) -> list[Any]:
 
 async def get_strategy(store: AsyncStore, strategy_id: int) -> StrategyRecord | None:
     """Return the registration with id ``strategy_id``, or None."""
-    rows = await _rows(store, select(_STRATEGIES).where(_STRATEGIES.c.id == strategy_id))
+    rows = await _rows(store, select(STRATEGIES).where(STRATEGIES.c.id == strategy_id))
     return _record(rows[0]) if rows else None
 
 
 async def newest_strategy(store: AsyncStore, name: str) -> StrategyRecord | None:
     """Return the newest version registered under ``name`` (the last registered), or None."""
-    rows = await _rows(store, select(_STRATEGIES).where(_STRATEGIES.c.name == name)
-                       .order_by(_STRATEGIES.c.id.desc()).limit(1))
+    rows = await _rows(store, select(STRATEGIES).where(STRATEGIES.c.name == name)
+                       .order_by(STRATEGIES.c.id.desc()).limit(1))
     return _record(rows[0]) if rows else None
 
 
 async def find_versions(store: AsyncStore, name: str, version_prefix: str) -> list[StrategyRecord]:
     """Return the versions of ``name`` whose hash starts with ``version_prefix``, newest first."""
     escaped = version_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    rows = await _rows(store, select(_STRATEGIES).where(_STRATEGIES.c.name == name,
-                                                        _STRATEGIES.c.version.like(f"{escaped}%", escape="\\"))
-                       .order_by(_STRATEGIES.c.id.desc()))
+    rows = await _rows(store, select(STRATEGIES).where(STRATEGIES.c.name == name,
+                                                        STRATEGIES.c.version.like(f"{escaped}%", escape="\\"))
+                       .order_by(STRATEGIES.c.id.desc()))
     return [_record(row) for row in rows]
 
 
@@ -87,12 +86,12 @@ async def list_strategies(store: AsyncStore, *, name: str | None = None, latest:
     offset, limit
         The page: skip ``offset`` rows, return at most ``limit``.
     """
-    where = [] if name is None else [_STRATEGIES.c.name == name]
+    where = [] if name is None else [STRATEGIES.c.name == name]
     if latest:
-        newest = select(func.max(_STRATEGIES.c.id)).where(*where).group_by(_STRATEGIES.c.name)
-        where = [_STRATEGIES.c.id.in_(newest.scalar_subquery())]
-    page = select(*_LISTED).where(*where).order_by(_STRATEGIES.c.id.desc()).offset(offset).limit(limit)
-    count = select(func.count()).select_from(_STRATEGIES).where(*where)
+        newest = select(func.max(STRATEGIES.c.id)).where(*where).group_by(STRATEGIES.c.name)
+        where = [STRATEGIES.c.id.in_(newest.scalar_subquery())]
+    page = select(*_LISTED).where(*where).order_by(STRATEGIES.c.id.desc()).offset(offset).limit(limit)
+    count = select(func.count()).select_from(STRATEGIES).where(*where)
 
     async def read() -> tuple[list[Any], int]:
         async with store.connect() as conn:
@@ -104,5 +103,5 @@ async def list_strategies(store: AsyncStore, *, name: str | None = None, latest:
 
 async def strategy_names(store: AsyncStore, limit: int = 20) -> list[str]:
     """Return up to ``limit`` registered names, sorted: for messages that say what there is."""
-    rows = await _rows(store, select(_STRATEGIES.c.name).distinct().order_by(_STRATEGIES.c.name).limit(limit))
+    rows = await _rows(store, select(STRATEGIES.c.name).distinct().order_by(STRATEGIES.c.name).limit(limit))
     return [row.name for row in rows]

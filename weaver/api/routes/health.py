@@ -9,7 +9,6 @@ from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 
 from weaver.api.deps import CatalogDep, StoreDep
 
@@ -48,8 +47,7 @@ class InfoResponse(BaseModel):
             responses={503: {"description": "The store is unavailable"}})
 async def healthz(store: StoreDep) -> HealthResponse:
     """Answer 200 when the server and its store answer, 503 when the store does not."""
-    async with store.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    await store.ping()
     return HealthResponse(status="ok", database="ok")
 
 
