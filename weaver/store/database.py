@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -141,8 +142,8 @@ class AsyncStore:
         self.poll_interval = poll_interval
         if self.dialect == "sqlite":
             Path(self.url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_async_engine(self.url, connect_args={"timeout": 30})
-            self.read_engine = create_async_engine(self.url, connect_args={"timeout": 30})
+            self.engine = create_async_engine(self.url, connect_args={"timeout": 30}, pool_reset_on_return=None)
+            self.read_engine = create_async_engine(self.url, connect_args={"timeout": 30}, pool_reset_on_return=None)
             _sqlite_pragmas(self.read_engine, begin=None)
             _sqlite_pragmas(self.engine, begin="BEGIN IMMEDIATE")
         else:
@@ -308,6 +309,23 @@ def _sqlite_pragmas(engine: AsyncEngine, begin: str | None) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    @event.listens_for(engine.sync_engine, "reset")
+    def _reset(dbapi_connection: Any, record: Any, reset_state: Any) -> None:
+        # the pool's own reset (pool_reset_on_return=None) would roll back every connection
+        # returned to it, a round trip to aiosqlite's thread even after a commit: roll back only
+        # one still in a transaction (a failed COMMIT can leave one open, holding the write lock)
+        if not reset_state.terminate_only and record.driver_connection.in_transaction:
+            dbapi_connection.rollback()
+
+    statement = begin or "BEGIN"
+
+    async def _run_begin(driver: Any) -> None:
+        await driver.execute(statement)
+
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin or "BEGIN")
+        # one trip to aiosqlite's thread (SQLAlchemy's cursor would take three: cursor, execute, close)
+        try:
+            conn.connection.dbapi_connection.run_async(_run_begin)
+        except sqlite3.Error as exc:  # as SQLAlchemy raises it, so a locked database is "unavailable"
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
