@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -84,8 +84,12 @@ class AsyncEventLog:
         (written,) = await self.append_many([event])
         return written
 
-    async def append_many(self, events: Iterable[NewEvent]) -> list[Envelope]:
-        """Write checked events (:func:`weaver.events.new_event`) in one transaction; return them written."""
+    async def append_many(self, events: Iterable[NewEvent]) -> Sequence[Envelope]:
+        """Write checked events (:func:`weaver.events.new_event`) in one transaction; return them written.
+
+        The envelopes (ids, cursors) are made when first read: a writer that only keeps the last
+        cursor does not pay for the rest.
+        """
         events = list(events)
         async with self._store.connect(write=True) as conn:
             written = await write(conn, events)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -211,7 +211,7 @@ class StoreEventLog:
         return self._loop.run(self._log.append(type, payload, run_id=run_id, correlation_id=correlation_id,
                                                causation_id=causation_id, ts=ts, version=version))
 
-    def append_many(self, events: Iterable[NewEvent]) -> list[Envelope]:
+    def append_many(self, events: Iterable[NewEvent]) -> Sequence[Envelope]:
         """Write checked events (:func:`weaver.events.new_event`) in one transaction."""
         return self._loop.run(self._log.append_many(list(events)))
 

@@ -14,7 +14,7 @@ everything back.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,7 @@ class UnitOfWork:
         self._store = store
         self.session = AsyncSession(store.engine, expire_on_commit=False)
         self._pending: list[NewEvent] = []
-        self.events: list[Envelope] = []
+        self.events: Sequence[Envelope] = []
 
     def emit(self, type: str, payload: Mapping[str, Any], *, run_id: str | None = None,
              correlation_id: str | None = None, causation_id: str | None = None, ts: datetime | None = None,
@@ -63,11 +63,11 @@ class UnitOfWork:
         """Write already checked events with this unit of work's commit."""
         self._pending.extend(events)
 
-    async def commit(self) -> list[Envelope]:
+    async def commit(self) -> Sequence[Envelope]:
         """Flush the session's changes, write the events, and commit them together."""
         store = self._store
 
-        async def flush_and_write() -> list[Envelope]:
+        async def flush_and_write() -> Sequence[Envelope]:
             await self.session.flush()
             conn = await self.session.connection()
             written = await write(conn, self._pending)

@@ -1,9 +1,10 @@
 """What a write returns is what was written: ids and cursors tie back to their own events.
 
-On SQLite a batch is inserted with one executemany and its ids read back after it (the
-ordered INSERT ... RETURNING SQLAlchemy would use sends one statement per row there); a
-single event still uses INSERT ... RETURNING. Both must hand back, in order, the events a
-reader then finds under those ids, with writers of two stores interleaving.
+On SQLite a batch is inserted as multi-row INSERTs of up to ``SQLITE_ROWS_PER_INSERT`` rows,
+and each statement's ids are derived from the last one it inserted; on PostgreSQL a batch is
+one INSERT ... RETURNING. Both must hand back, in order, the events a reader then finds under
+those ids, with writers of two stores interleaving and batches on either side of a
+statement's size.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from tests.integration.store.helpers import T0, tick
 from weaver.core.envelope import Envelope
 from weaver.events import new_event
+from weaver.events.outbox import SQLITE_ROWS_PER_INSERT
 from weaver.store import AsyncStore
 
 
@@ -28,7 +30,7 @@ async def _writer(store: AsyncStore, run_id: str, seed: int) -> list[Envelope]:
     written: list[Envelope] = []
     n = 0
     for _ in range(12):
-        size = rng.choice([1, 2, 7, 50])
+        size = rng.choice([1, 2, 7, 50, SQLITE_ROWS_PER_INSERT + 1])
         events = [new_event("tick", tick(run_id, n + i), run_id=run_id, ts=T0 + timedelta(seconds=n + i))
                   for i in range(size)]
         n += size
@@ -57,3 +59,29 @@ def test_written_envelopes_match_the_rows_read_back_under_interleaved_writers(ur
     assert [by_id[e.id] for e in from_b] == from_b
     for written in (from_a, from_b):
         assert [e.payload["bar_index"] for e in written] == list(range(len(written)))
+
+
+def test_batches_around_a_statements_size_keep_their_order_and_ids(url: str) -> None:
+    sizes = [SQLITE_ROWS_PER_INSERT - 1, SQLITE_ROWS_PER_INSERT, 1, SQLITE_ROWS_PER_INSERT + 1,
+             2 * SQLITE_ROWS_PER_INSERT + 3]
+
+    async def scenario() -> tuple[list[list[Envelope]], list[Envelope]]:
+        async with AsyncStore(url) as store:
+            await store.upgrade()
+            batches, n = [], 0
+            for size in sizes:
+                events = [new_event("tick", tick("r", n + i), run_id="r", ts=T0 + timedelta(seconds=n + i))
+                          for i in range(size)]
+                n += size
+                batches.append(list(await store.log.append_many(events)))
+            return batches, await store.log.read(limit=100_000)
+
+    batches, stored = asyncio.run(scenario())
+
+    written = [event for batch in batches for event in batch]
+    assert [len(batch) for batch in batches] == sizes
+    assert written == stored  # ids, cursors, payloads and times, in the order written
+    assert [e.payload["bar_index"] for e in stored] == list(range(sum(sizes)))
+    assert [e.ts for e in stored] == [T0 + timedelta(seconds=n) for n in range(sum(sizes))]
+    ids = [e.id for e in stored]
+    assert ids == sorted(set(ids))
