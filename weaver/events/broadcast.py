@@ -133,6 +133,7 @@ class Broadcaster(Generic[T]):
         self._position = Cursor(0, 0)
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._watchers: list[Callable[[Envelope], object]] = []
 
     @property
     def position(self) -> str:
@@ -143,6 +144,15 @@ class Broadcaster(Generic[T]):
     def clients(self) -> int:
         """How many clients are streaming."""
         return sum(len(clients) for clients in self._groups.values())
+
+    def watch(self, callback: Callable[[Envelope], object]) -> None:
+        """Call ``callback(event)`` for every event read from the log, before any stream gets it.
+
+        A client that has seen an event on its stream can then count on what the callback did
+        (the runs list dropping its pages, say). A callback that raises is logged; the event
+        still goes to the streams.
+        """
+        self._watchers.append(callback)
 
     async def start(self) -> None:
         """Start reading the log from its head."""
@@ -215,6 +225,11 @@ class Broadcaster(Generic[T]):
                 del self._groups[client.key]
 
     def _dispatch(self, event: Envelope) -> None:
+        for watcher in self._watchers:
+            try:
+                watcher(event)
+            except Exception:
+                log.exception("a watcher of the event broadcaster failed on event %s (%s)", event.cursor, event.type)
         cursor = decode_cursor(event.cursor)
         self._position = cursor
         item: T | None = None

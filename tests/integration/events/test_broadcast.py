@@ -211,3 +211,34 @@ def test_closing_the_broadcaster_ends_every_stream(tmp_path: Path) -> None:
             assert broadcaster.clients == 0
 
     asyncio.run(scenario())
+
+
+def test_a_watcher_sees_every_event_before_any_client_and_a_failing_one_loses_nothing(tmp_path: Path) -> None:
+    """Nothing lost: a watcher that raises is logged, and the clients still get every event."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'weaver.db'}"
+
+    async def scenario() -> None:
+        async with opened(url) as (store, broadcaster):
+            watched: list[str] = []
+            ahead: list[bool] = []
+            broadcaster.watch(lambda event: watched.append(cursor_of(event)))
+            broadcaster.watch(lambda event: 1 / 0)
+            start = await store.log.head()
+
+            async def client() -> list[str]:
+                seen: list[str] = []
+                async with aclosing(broadcaster.stream(start)) as stream:
+                    async for batch in stream:
+                        ahead.extend(cursor_of(e) in watched for e in batch)
+                        seen += [cursor_of(e) for e in batch]
+                        if len(seen) >= 6:
+                            return seen
+                return seen
+
+            task = asyncio.create_task(client())
+            await asyncio.sleep(0.05)
+            written = [cursor_of(await store.log.append("tick", tick("r", i), run_id="r")) for i in range(6)]
+            assert await asyncio.wait_for(task, 5) == written
+            assert watched == written and all(ahead)
+
+    asyncio.run(scenario())
