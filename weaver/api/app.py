@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # runs: the manager supervises backtest workers and settles runs a dead server left running
             manager = RunManager(store, settings.catalog_path)
             app.state.run_service = RunService(store, app.state.catalog, manager)
+            broadcaster.watch(app.state.run_service.saw)  # a run changed anywhere drops the runs list's pages
             await manager.settle()
             try:
                 yield

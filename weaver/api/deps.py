@@ -1,5 +1,8 @@
 """What routes get injected (roadmap A.6): the settings, the store, the catalog, the worker processes,
-from the app's state."""
+from the app's state.
+
+Each is an ``async def``: FastAPI runs a plain ``def`` dependency on its thread pool, a trip
+to another thread on every request for what is an attribute read."""
 
 from __future__ import annotations
 
@@ -19,27 +22,27 @@ __all__ = ["BroadcasterDep", "CatalogDep", "RunServiceDep", "SettingsDep", "Stor
            "get_catalog", "get_run_service", "get_settings", "get_store", "get_workers"]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """Return the server's settings."""
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_store(request: Request) -> AsyncStore:
+async def get_store(request: Request) -> AsyncStore:
     """Return the server's store."""
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
     """Return the catalog of bars the server reads."""
     return request.app.state.catalog  # type: ignore[no-any-return]
 
 
-def get_workers(request: Request) -> WorkerPool:
+async def get_workers(request: Request) -> WorkerPool:
     """Return the worker processes that import posted strategies (never the event loop)."""
     return request.app.state.workers  # type: ignore[no-any-return]
 
 
-def get_broadcaster(request: Request) -> Broadcaster[bytes]:
+async def get_broadcaster(request: Request) -> Broadcaster[bytes]:
     """Return the server's one reader of the event log, which feeds every event stream."""
     return request.app.state.broadcaster  # type: ignore[no-any-return]
 
@@ -50,7 +53,7 @@ CatalogDep = Annotated["Catalog", Depends(get_catalog)]
 WorkersDep = Annotated["WorkerPool", Depends(get_workers)]
 
 
-def get_run_service(request: Request) -> RunService:
+async def get_run_service(request: Request) -> RunService:
     """Return the runs' service (runs, their orders and what they left; the run manager behind it)."""
     return request.app.state.run_service  # type: ignore[no-any-return]
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -46,12 +46,15 @@ class Paging:
         return Page(items=items, total=total, page=self.page, page_size=self.page_size)
 
 
-def paging(default_size: int) -> Callable[..., Paging]:
-    """Return the dependency that reads ``?page=`` and ``?page_size=`` (``default_size`` when absent)."""
+def paging(default_size: int) -> Callable[..., Awaitable[Paging]]:
+    """Return the dependency that reads ``?page=`` and ``?page_size=`` (``default_size`` when absent).
 
-    def dependency(page: int = Query(1, ge=1, le=MAX_PAGE, description="The page, from 1"),
-                   page_size: int = Query(default_size, ge=1, le=MAX_PAGE_SIZE,
-                                          description=f"Items per page, at most {MAX_PAGE_SIZE}")) -> Paging:
+    An ``async def``, as FastAPI would run a plain ``def`` on its thread pool.
+    """
+
+    async def dependency(page: int = Query(1, ge=1, le=MAX_PAGE, description="The page, from 1"),
+                         page_size: int = Query(default_size, ge=1, le=MAX_PAGE_SIZE,
+                                                description=f"Items per page, at most {MAX_PAGE_SIZE}")) -> Paging:
         return Paging(page, page_size)
 
     return dependency

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 from weaver.api.deps import RunServiceDep
 from weaver.api.errors import ErrorResponse, correlation_id
@@ -129,6 +129,10 @@ class LogLineResponse(BaseModel):
     message: str
 
 
+#: a page of runs, serialized as FastAPI would serialize the response model
+_RUNS_PAGE = TypeAdapter(Page[RunResponse])
+
+
 def run_response(run: RunRecord) -> RunResponse:
     """Return the API's view of a stored run."""
     from weaver.store.json_values import decode_mapping
@@ -186,11 +190,20 @@ async def create_run(body: RunCreate, request: Request, response: Response, runs
 @v1.get("", response_model=Page[RunResponse], summary="List runs, newest first")
 async def list_runs(runs: RunServiceDep, page: _RUN_PAGE, status: RunStatus | None = None,
                     mode: RunMode | None = None,
-                    strategy: str | None = Query(None, description="A strategy's name or id")) -> Page[RunResponse]:
-    """Return a page of runs, filtered by status, mode and strategy."""
-    found, total = await runs.list(status=status, mode=mode, strategy=strategy, offset=page.offset,
-                                   limit=page.page_size)
-    return page.of([run_response(run) for run in found], total)
+                    strategy: str | None = Query(None, description="A strategy's name or id")) -> Response:
+    """Return a page of runs, filtered by status, mode and strategy.
+
+    The page is served as it was kept until a run changes, or for a second at most (see
+    :mod:`weaver.api.cache`), as JSON made once: the response model documents it.
+    """
+
+    async def make() -> bytes:
+        found, total = await runs.list(status=status, mode=mode, strategy=strategy, offset=page.offset,
+                                       limit=page.page_size)
+        return _RUNS_PAGE.dump_json(page.of([run_response(run) for run in found], total))
+
+    content = await runs.pages.page((status, mode, strategy, page.page, page.page_size), make)
+    return Response(content, media_type="application/json")
 
 
 @v1.get("/{run_id}", response_model=RunResponse, summary="Get a run", responses=_NOT_FOUND)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from weaver.api.cache import PageCache
 from weaver.api.errors import ApiError, ErrorCode
 from weaver.api.services.strategies import resolve_strategy
 from weaver.core.config import RunConfig
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Row
 
     from weaver.catalog import Catalog
+    from weaver.core.envelope import Envelope
     from weaver.live.manager import RunManager
     from weaver.store.database import AsyncStore
     from weaver.store.run_records import RunRecord
@@ -62,10 +64,22 @@ class RunSpec:
 
 
 class RunService:
-    """Runs over the store, started and stopped through the run manager."""
+    """Runs over the store, started and stopped through the run manager.
+
+    ``pages`` keeps the runs list's pages as served (:mod:`weaver.api.cache`): this service drops
+    them after each of its own writes, failed ones too (a commit lost with its connection may
+    have gone through), and :meth:`saw` after each ``run.*`` event the server's event reader
+    reads, whoever wrote it.
+    """
 
     def __init__(self, store: AsyncStore, catalog: Catalog, manager: RunManager) -> None:
         self._store, self._catalog, self._manager = store, catalog, manager
+        self.pages = PageCache()
+
+    def saw(self, event: Envelope) -> None:
+        """Note an event read from the log: a run's change drops the runs list's pages."""
+        if event.type.startswith("run."):
+            self.pages.changed()
 
     # --- the lifecycle ---------------------------------------------------------------------------
 
@@ -84,10 +98,13 @@ class RunService:
         from weaver.store.run_records import create_run
 
         checked = await self._check(strategy_id, mode, symbols, timeframe, start_time, end_time, config)
-        async with self._store.unit_of_work() as uow:
-            return await create_run(uow, strategy=checked.strategy, mode=checked.mode, symbols=checked.symbols,
-                                    timeframe=checked.timeframe, spec=checked.spec, data_start=checked.start,
-                                    data_end=checked.end, correlation_id=correlation_id)
+        try:
+            async with self._store.unit_of_work() as uow:
+                return await create_run(uow, strategy=checked.strategy, mode=checked.mode, symbols=checked.symbols,
+                                        timeframe=checked.timeframe, spec=checked.spec, data_start=checked.start,
+                                        data_end=checked.end, correlation_id=correlation_id)
+        finally:
+            self.pages.changed()
 
     async def get(self, run_id: str) -> RunRecord:
         """Return run ``run_id`` (``NotFoundError``: 404)."""
@@ -118,6 +135,8 @@ class RunService:
         except RunTransitionError as exc:
             raise ApiError(409, ErrorCode.RUN_NOT_STARTABLE, str(exc),
                            {"run_id": run_id, "status": exc.status.value}) from None
+        finally:
+            self.pages.changed()
         self._manager.launch(run_id)
         return run
 
@@ -142,6 +161,8 @@ class RunService:
         except RunTransitionError as exc:
             raise ApiError(409, ErrorCode.RUN_NOT_STOPPABLE, str(exc),
                            {"run_id": run_id, "status": exc.status.value}) from None
+        finally:
+            self.pages.changed()
         await self._manager.terminate(run_id)
         return run
 
@@ -149,8 +170,11 @@ class RunService:
         """Delete a run that is not running, and what it left (``ConflictError``: 409)."""
         from weaver.store.run_records import delete_run
 
-        async with self._store.unit_of_work() as uow:
-            await delete_run(uow, run_id)
+        try:
+            async with self._store.unit_of_work() as uow:
+                await delete_run(uow, run_id)
+        finally:
+            self.pages.changed()
 
     # --- what a run left -------------------------------------------------------------------------
 
