@@ -20,7 +20,11 @@ runs created over the API. ``wrk`` (Debian's package) drives ``GET /api/v1/runs?
 and, interleaved with it, the bare route ``GET /bench/bare``, which returns the same JSON
 bytes from memory through the same middleware, with no token check and no database. Each at
 1, 16 and 64 connections; requests/s and wrk's p50/p99 latency, medians of ``--repeat``.
-Target: the real route >= 50% of the bare route's requests/s.
+Target: the real route >= 50% of the bare route's requests/s. The runs list answers from pages
+kept until a run changes or for a second (:mod:`weaver.api.cache`), so under wrk nearly every
+request is served from a kept page: a page is read from the store about once a second. What
+a request costs when it must read the store is measured apart ("miss"): one client, each GET
+right after a bench-only ``POST /bench/drop`` that drops the kept pages, as a run's change does.
 """
 
 from __future__ import annotations
@@ -354,6 +358,8 @@ def print_sse(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[tupl
 
 HTTP_RATIO = 0.5  # GET /api/v1/runs >= 50% of the bare route's requests/s
 BARE = "/bench/bare"
+DROP = "/bench/drop"
+MISSES = 200
 
 
 def bench_server() -> None:
@@ -375,6 +381,11 @@ def bench_server() -> None:
         if not cached:
             cached.append((settings.home / "bare.json").read_bytes())
         return Response(cached[0], media_type="application/json")
+
+    @app.post(DROP, include_in_schema=False)
+    async def drop() -> Response:  # what a run's change does to the runs list's kept pages
+        app.state.run_service.pages.changed()
+        return Response(status_code=204)
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:
@@ -423,6 +434,15 @@ async def http_database(database: str, args: argparse.Namespace) -> list[dict[st
                 page.raise_for_status()
                 assert len(page.json()["items"]) == 50
                 (home / "bare.json").write_bytes(page.content)
+                progress(f"  http {database}: {MISSES} GETs that must read the store")
+                misses = []
+                for _ in range(MISSES):
+                    (await client.post(DROP)).raise_for_status()
+                    started = time.perf_counter()
+                    (await client.get("/api/v1/runs", params={"page_size": 50})).raise_for_status()
+                    misses.append(1000 * (time.perf_counter() - started))
+                rows.append({"database": database, "connections": 1, "route": "miss", "rate": 1000 / _median(misses),
+                             "p50": _median(misses), "p99": sorted(misses)[math.ceil(0.99 * len(misses)) - 1]})
             real_url, bare_url = f"{base}/api/v1/runs?page_size=50", f"{base}{BARE}"
             for connections in args.connections:
                 measured: dict[str, list[tuple[float, float, float]]] = {"runs": [], "bare": []}
@@ -453,8 +473,12 @@ def http_part(rows: list[dict[str, Any]]) -> list[tuple[str, bool | None, str]]:
     print("-" * 62)
     targets = []
     for row in rows:
-        bare = next(r for r in rows if r["database"] == row["database"] and r["connections"] == row["connections"]
-                    and r["route"] == "bare")
+        bare = next((r for r in rows if r["database"] == row["database"] and r["connections"] == row["connections"]
+                     and r["route"] == "bare"), None)
+        if bare is None or row["route"] == "miss":
+            print(f"{row['database']:<11} {row['connections']:>5} {row['route']:<6} {row['rate']:>9,.0f} "
+                  f"{row['p50']:>8.2f} {row['p99']:>8.2f} {'':>10}  (sequential, after the pages were dropped)")
+            continue
         ratio = row["rate"] / bare["rate"]
         shown = f"{ratio:.2f}" if row["route"] == "runs" else ""
         print(f"{row['database']:<11} {row['connections']:>5} {row['route']:<6} {row['rate']:>9,.0f} "
