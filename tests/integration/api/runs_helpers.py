@@ -6,13 +6,16 @@ import inspect
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 import weaver.strategy.examples as examples
 from tests.integration.api.server import ROOT, Server, make_server
+from tests.integration.store.conftest import pg_database
 
 GOOG = ROOT / "data" / "GOOG.csv"
 
@@ -71,6 +74,26 @@ def prepared_server(home: Path, database_url: str | None) -> Server:
         store.register_strategy("slow", SLOW, schema_of(slow_namespace["Slow"]))
         store.register_strategy("broken", BROKEN, {})
     return server
+
+
+@pytest.fixture(name="server", scope="module",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def module_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``server`` for a whole module: one started :func:`prepared_server` per database (import it to use it)."""
+    urls = iter([None]) if request.param == "sqlite" else pg_database()
+    for url in urls:
+        server = prepared_server(tmp_path_factory.mktemp(request.param), url).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture(name="client", scope="module")
+def module_client(server: Server) -> Iterator[httpx.Client]:
+    """``client`` of the module's server (import it with :func:`module_server`)."""
+    with server.client() as client:
+        yield client
 
 
 def wait_for(client: httpx.Client, run_id: str, statuses: set[str], timeout: float = 60) -> dict[str, Any]:

@@ -13,10 +13,11 @@ import httpx
 import pytest
 
 import weaver as wv
-from tests.integration.api.runs_helpers import (
+from tests.integration.api.runs_helpers import (  # noqa: F401 - module_server and module_client are fixtures
     alive,
     events,
-    prepared_server,
+    module_client,
+    module_server,
     store_url,
     wait_for,
     wait_for_ticks,
@@ -24,31 +25,12 @@ from tests.integration.api.runs_helpers import (
 )
 from tests.integration.api.server import Server
 from tests.integration.api.test_security import error_of
-from tests.integration.store.conftest import pg_database
 from tests.integration.store.test_runs import assert_same_backtest
 from weaver.strategy.examples import SmaCross
 
 SPEC = {"strategy_id": "sma_cross", "mode": "backtest", "symbols": ["GOOG"], "timeframe": "1d",
         "start_time": "2006-01-01T00:00:00Z", "end_time": "2012-12-31T00:00:00Z",
         "config": {"params": {"fast": 12, "slow": 40}, "commission": 0.001, "cash": 50_000}}
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One started server per database for the module, its store and catalog prepared."""
-    urls = iter([None]) if request.param == "sqlite" else pg_database()
-    for url in urls:
-        server = prepared_server(tmp_path_factory.mktemp(request.param), url).start()
-        try:
-            yield server
-        finally:
-            server.stop()
-
-
-@pytest.fixture(scope="module")
-def client(server: Server) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

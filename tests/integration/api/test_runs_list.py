@@ -14,39 +14,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.integration.api.runs_helpers import prepared_server, store_url, wait_for_ticks
+from tests.integration.api.runs_helpers import (  # noqa: F401 - module_server and module_client are fixtures
+    module_client,
+    module_server,
+    store_url,
+    wait_for_ticks,
+)
 from tests.integration.api.server import Server
 from tests.integration.api.sse import SseStream
-from tests.integration.store.conftest import pg_database
 
 RUNS = "/api/v1/runs"
 SPEC = {"strategy_id": "sma_cross", "mode": "backtest", "symbols": ["GOOG"], "timeframe": "1d",
         "start_time": "2006-01-01T00:00:00Z", "end_time": "2012-12-31T00:00:00Z"}
 QUERIES: list[dict[str, Any]] = [{}, {"page_size": 50}, {"status": "pending"}, {"status": "running"},
                                  {"status": "stopped"}, {"strategy": "slow"}, {"mode": "backtest", "page_size": 1}]
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    urls = iter([None]) if request.param == "sqlite" else pg_database()
-    for url in urls:
-        server = prepared_server(tmp_path_factory.mktemp(request.param), url).start()
-        try:
-            yield server
-        finally:
-            server.stop()
-
-
-@pytest.fixture(scope="module")
-def client(server: Server) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
 
 
 def listed(client: httpx.Client) -> dict[str, set[str]]:

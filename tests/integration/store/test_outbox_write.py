@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-from tests.integration.store.helpers import T0, tick
+from tests.integration.store.helpers import T0
 from weaver.core.envelope import Envelope
 from weaver.events import new_event
 from weaver.events.outbox import SQLITE_ROWS_PER_INSERT

@@ -225,7 +225,6 @@ class RunService:
     async def _check(self, strategy_id: str, mode: RunMode, symbols: Sequence[str], timeframe: str,
                      start: datetime | None, end: datetime | None, config: Mapping[str, Any] | None) -> RunSpec:
         from weaver.data.timeframe import normalize_timeframe
-        from weaver.store.errors import NotFoundError
         from weaver.store.json_values import encode_mapping
 
         if mode is not RunMode.BACKTEST:
