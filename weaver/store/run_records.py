@@ -71,8 +71,9 @@ class RunRecord:
     """A run as the store holds it.
 
     ``spec`` is ``{"config": RunConfig.to_dict(), "params": ...}`` (params in the encoding of
-    :mod:`weaver.store.json_values`); ``stats`` the statistics Series once the run completed;
-    ``error`` the reason a run ended in ``error``.
+    :mod:`weaver.store.json_values`); ``stats_data`` the statistics as stored once the run
+    completed (:func:`weaver.store.json_values.encode_series`), which ``stats`` decodes into a
+    Series; ``error`` the reason a run ended in ``error``.
     """
 
     id: str
@@ -89,8 +90,13 @@ class RunRecord:
     created_at: datetime
     started_at: datetime | None
     stopped_at: datetime | None
-    stats: pd.Series | None
+    stats_data: dict[str, Any] | None
     error: str | None
+
+    @property
+    def stats(self) -> pd.Series | None:
+        """The statistics Series once the run completed, else None."""
+        return None if self.stats_data is None else decode_series(self.stats_data)
 
 
 def _record(row: Row[Any]) -> RunRecord:
@@ -99,7 +105,7 @@ def _record(row: Row[Any]) -> RunRecord:
         mode=RunMode(row.mode), status=RunStatus(row.status), symbols=list(row.symbols), timeframe=row.timeframe,
         spec=row.spec, data_start=row.data_start, data_end=row.data_end, created_at=row.created_at,
         started_at=row.started_at, stopped_at=row.stopped_at,
-        stats=decode_series(row.stats) if row.stats is not None else None, error=row.error)
+        stats_data=row.stats, error=row.error)
 
 
 def _no_run(run_id: str) -> NotFoundError:

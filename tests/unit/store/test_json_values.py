@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from weaver.core.errors import DataError
-from weaver.store.json_values import decode_series, decode_value, encode_series, encode_value
+from weaver.store.json_values import decode_items, decode_series, decode_value, encode_series, encode_value
 
 
 def round_trip(value: object) -> object:
@@ -94,3 +94,14 @@ def test_a_series_keeps_its_order_name_and_values() -> None:
     back = decode_series(json.loads(json.dumps(encode_series(series, "stats"))))
 
     pd.testing.assert_series_equal(back, series, check_exact=True)
+
+
+def test_decode_items_holds_what_decode_series_holds_in_its_order() -> None:
+    series = pd.Series([1.5, pd.Timestamp("2024-01-02", tz="UTC"), pd.Timedelta(days=3), 7, "x", None],
+                       index=["f", "ts", "td", "n", "s", "none"], name="stats", dtype=object)
+    data = json.loads(json.dumps(encode_series(series, "stats")))
+
+    items = decode_items(data)
+
+    assert list(items) == list(series.index)
+    assert items == decode_series(data).to_dict()

@@ -4,6 +4,7 @@ equity curve and log (roadmap A.1 and A.2; DESIGN §5's names)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
@@ -135,7 +136,7 @@ _RUNS_PAGE = TypeAdapter(Page[RunResponse])
 
 def run_response(run: RunRecord) -> RunResponse:
     """Return the API's view of a stored run."""
-    from weaver.store.json_values import decode_mapping
+    from weaver.store.json_values import decode_items, decode_mapping
 
     config = {"params": decode_mapping(run.spec.get("params", {})), **run.spec.get("config", {})}
     return RunResponse(
@@ -143,11 +144,11 @@ def run_response(run: RunRecord) -> RunResponse:
         strategy_version=run.strategy_version, mode=run.mode, status=run.status, symbols=run.symbols,
         timeframe=run.timeframe, start_time=run.data_start, end_time=run.data_end, config=config,
         created_at=run.created_at, started_at=run.started_at, stopped_at=run.stopped_at,
-        stats=None if run.stats is None else run_stats(run.stats), error=run.error)
+        stats=None if run.stats_data is None else run_stats(decode_items(run.stats_data)), error=run.error)
 
 
-def run_stats(stats: pd.Series) -> RunStats:
-    """Return roadmap A.2's statistics from a backtest's, with every value as plain JSON."""
+def run_stats(stats: Mapping[str, Any] | pd.Series) -> RunStats:
+    """Return roadmap A.2's statistics from a backtest's (by name), with every value as plain JSON."""
     values = {str(key): _plain(value) for key, value in stats.items()}
     trades = int(values.get("n_trades") or 0)
     win_rate = values.get("win_rate")
