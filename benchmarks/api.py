@@ -16,7 +16,8 @@ p99 <= 100 ms on both databases; each client must also get every event, in order
 
 HTTP throughput: the same kind of server (this script re-invoked with ``--bench-server``:
 ``create_app`` on uvicorn with ``weaver serve``'s logging, plus one bare route) holding 100
-runs created over the API. ``wrk`` (Debian's package) drives ``GET /api/v1/runs?page_size=50``
+runs created over the API and completed through the store with a SmaCross backtest's result
+(statistics, orders, fills), as a worker completes them. ``wrk`` (Debian's package) drives ``GET /api/v1/runs?page_size=50``
 and, interleaved with it, the bare route ``GET /bench/bare``, which returns the same JSON
 bytes from memory through the same middleware, with no token check and no database. Each at
 1, 16 and 64 connections; requests/s and wrk's p50/p99 latency, medians of ``--repeat``.
@@ -425,11 +426,15 @@ async def http_database(database: str, args: argparse.Namespace) -> list[dict[st
             base = f"http://{serve.address}"
             headers = {"Authorization": f"Bearer {serve.token}"}
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
+                ids = []
                 for _ in range(100):
                     created = await client.post("/api/v1/runs", json={
                         "strategy_id": "sma_cross", "mode": "backtest", "symbols": ["GOOG"], "timeframe": "1d",
                         "config": {"params": {"fast": random.randint(5, 20), "slow": random.randint(30, 60)}}})
                     created.raise_for_status()
+                    ids.append(created.json()["id"])
+                progress(f"  http {database}: completing the 100 runs (statistics, orders, fills)")
+                await complete_runs(url or f"sqlite+aiosqlite:///{home / 'weaver.db'}", ids)
                 page = await client.get("/api/v1/runs", params={"page_size": 50})
                 page.raise_for_status()
                 assert len(page.json()["items"]) == 50
@@ -460,6 +465,23 @@ async def http_database(database: str, args: argparse.Namespace) -> list[dict[st
     return rows
 
 
+async def complete_runs(url: str, ids: list[str]) -> None:
+    """Complete each run with one SmaCross backtest's result, as a worker would: a list of finished runs."""
+    import weaver as wv
+    from weaver.core.runs import RunAction
+    from weaver.store import AsyncStore
+    from weaver.store.run_records import record_backtest, transition_run
+    from weaver.strategy.examples import SmaCross
+
+    result = wv.backtest(SmaCross, wv.load_bars(ROOT / "data" / "GOOG.csv"))
+    async with AsyncStore(url) as store:
+        for run_id in ids:
+            async with store.unit_of_work() as uow:
+                await transition_run(uow, run_id, RunAction.START)
+            async with store.unit_of_work() as uow:
+                await record_backtest(uow, run_id, result)
+
+
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
@@ -468,7 +490,7 @@ def _median(values: list[float]) -> float:
 
 def http_part(rows: list[dict[str, Any]]) -> list[tuple[str, bool | None, str]]:
     """Print the HTTP table and return its targets as ``(label, ok, shown)``."""
-    print("\nGET /api/v1/runs (100 runs stored, page of 50) vs the bare route (same JSON from memory), wrk")
+    print("\nGET /api/v1/runs (100 completed runs stored, page of 50) vs the bare route (same JSON from memory), wrk")
     print(f"{'database':<11} {'conns':>5} {'route':<6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'runs/bare':>10}")
     print("-" * 62)
     targets = []

@@ -64,7 +64,8 @@ NOTIFY_P99_MS = 20.0  # NOTIFY p99 <= 20 ms on loopback
 
 SIDES = """\
 weaver: append = new_event (pydantic validation, JSON-ready payload) + one transaction per event (pool
-        checkout, with a pre-ping on PostgreSQL; INSERT ... RETURNING id, tx; on PostgreSQL also pg_notify);
+        checkout, with a pre-ping on PostgreSQL; PostgreSQL: INSERT ... RETURNING id, tx and pg_notify;
+        SQLite: the INSERT and last_insert_rowid() in one trip to aiosqlite's thread);
         batch = append_many of 1,000 checked events (new_event before the timing, as raw's rows are made
         before it) in one transaction (PostgreSQL: one INSERT ... SELECT FROM unnest(column arrays)
         RETURNING id, tx, and pg_notify; SQLite: one multi-row INSERT, its ids from last_insert_rowid());
