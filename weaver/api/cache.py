@@ -36,14 +36,24 @@ class PageCache:
         Seconds a page is served at most.
     size
         Pages kept at most; the oldest goes first.
+    max_bytes
+        Bytes of pages kept at most (a page of 500 finished runs is about 1 MB); the oldest
+        goes first, and a page larger than this is served but not kept.
     clock
         Seconds, monotonic (``time.monotonic`` by default).
+
+    Attributes
+    ----------
+    bytes
+        Bytes of the pages it holds.
     """
 
-    def __init__(self, max_age: float = 1.0, *, size: int = 256,
+    def __init__(self, max_age: float = 1.0, *, size: int = 256, max_bytes: int = 32 << 20,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._max_age = max_age
         self._size = size
+        self._max_bytes = max_bytes
+        self.bytes = 0
         self._clock = clock
         self._generation = 0
         self._pages: dict[Hashable, tuple[float, bytes]] = {}
@@ -58,6 +68,7 @@ class PageCache:
         """Drop every page: what they show has changed."""
         self._generation += 1
         self._pages.clear()
+        self.bytes = 0
 
     def get(self, key: Hashable) -> bytes | None:
         """Return the page kept under ``key``, or None if there is none as fresh as ``max_age``."""
@@ -65,7 +76,7 @@ class PageCache:
         if kept is None:
             return None
         if self._clock() - kept[0] > self._max_age:
-            del self._pages[key]
+            self._drop(key)
             return None
         return kept[1]
 
@@ -95,12 +106,18 @@ class PageCache:
 
     def put(self, key: Hashable, generation: int, content: bytes) -> None:
         """Keep ``content`` under ``key``, unless a change came after ``generation`` was noted."""
-        if generation != self._generation:
+        if generation != self._generation or len(content) > self._max_bytes:
             return
-        self._pages.pop(key, None)
-        while len(self._pages) >= self._size:
-            del self._pages[next(iter(self._pages))]
+        self._drop(key)
+        while self._pages and (len(self._pages) >= self._size or self.bytes + len(content) > self._max_bytes):
+            self._drop(next(iter(self._pages)))
         self._pages[key] = (self._clock(), content)
+        self.bytes += len(content)
+
+    def _drop(self, key: Hashable) -> None:
+        kept = self._pages.pop(key, None)
+        if kept is not None:
+            self.bytes -= len(kept[1])
 
     def __len__(self) -> int:
         return len(self._pages)

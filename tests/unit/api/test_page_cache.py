@@ -52,6 +52,19 @@ def test_the_cache_keeps_at_most_size_pages_dropping_the_oldest() -> None:
     assert len(cache) == 3
 
 
+def test_the_cache_holds_at_most_max_bytes_of_pages() -> None:
+    cache = PageCache(max_age=1.0, max_bytes=10, clock=Clock())
+    cache.put("a", cache.generation, b"1234")
+    cache.put("b", cache.generation, b"5678")
+    cache.put("c", cache.generation, b"90ab")  # 12 bytes: "a" goes
+    cache.put("huge", cache.generation, b"x" * 11)  # larger than the whole budget: not kept
+
+    assert [cache.get(k) for k in ("a", "b", "c", "huge")] == [None, b"5678", b"90ab", None]
+    assert cache.bytes == 8
+    cache.changed()
+    assert cache.bytes == 0 and len(cache) == 0
+
+
 def test_requests_that_miss_together_read_the_store_once() -> None:
     """A page that expired under 16 concurrent clients is made once, not 16 times."""
     import asyncio
