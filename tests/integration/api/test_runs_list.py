@@ -3,8 +3,8 @@
 - The server's own writes: a run created, started, stopped or deleted through the API is in
   (or out of) the very next list, whatever pages were kept before.
 - The event stream: a run another process wrote is listed once its event came on the stream.
-- Nothing tells of a run deleted by another process: the list shows it gone within a page's
-  max age (1 s).
+- Nothing tells of a run deleted by another process: the list shows it gone once the page
+  it was on is a second old (the test allows slack for a busy machine).
 
 Against a real server on SQLite and on PostgreSQL, with the same queries asked before every
 change, so each answer comes from a kept page unless the change dropped it.
@@ -115,7 +115,7 @@ def test_a_run_deleted_elsewhere_is_gone_from_the_list_within_a_second(server: S
 
     asyncio.run(delete())
     deleted_at = time.monotonic()
-    while run_id in listed(client)["{}"]:
-        assert time.monotonic() - deleted_at < 3, "a run deleted elsewhere was still listed after 3 s"
+    while run_id in listed(client)["{}"]:  # a page is kept for a second at most; the rest is slack for a busy machine
+        assert time.monotonic() - deleted_at < 5, "a run deleted elsewhere was still listed after 5 s"
         time.sleep(0.05)
-    assert time.monotonic() - deleted_at < 1.5
+    assert time.monotonic() - deleted_at < 2.5
