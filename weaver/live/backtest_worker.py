@@ -42,15 +42,19 @@ PARENT_CHECK_S = 0.2
 ORPHANED = 70
 
 
-def run_worker(run_id: str, store_url: str, catalog_root: str, parent_pid: int) -> None:
-    """Run backtest run ``run_id`` and record its outcome; the target of the spawned process."""
+def run_worker(run_id: str, store_url: str, catalog_root: str, parent_pid: int,
+               correlation_id: str | None = None) -> None:
+    """Run backtest run ``run_id`` and record its outcome; the target of the spawned process.
+
+    Every event it writes carries ``correlation_id``, the id of the request that started the run.
+    """
     _exit_with_parent(parent_pid)
     from weaver.owned_process import tune_owned_process
     from weaver.store import Store
 
     tune_owned_process()
     with Store(store_url) as store:
-        _run(store, run_id, catalog_root)
+        _run(store, run_id, catalog_root, correlation_id)
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -64,7 +68,7 @@ def _exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="weaver-parent-watch", daemon=True).start()
 
 
-def _run(store: Store, run_id: str, catalog_root: str) -> None:
+def _run(store: Store, run_id: str, catalog_root: str, correlation_id: str | None) -> None:
     from weaver.core.enums import RunStatus
     from weaver.core.runs import RunAction, RunTransitionError
     from weaver.store.run_records import append_log, get_run, record_backtest, transition_run
@@ -74,7 +78,7 @@ def _run(store: Store, run_id: str, catalog_root: str) -> None:
         return
     started = time.perf_counter()
     try:
-        result = _backtest(store, run, catalog_root)
+        result = _backtest(store, run, catalog_root, correlation_id)
     except Exception as exc:
         reason = _reason(exc)
         detail = _where_in_the_strategy(exc, reason)
@@ -82,7 +86,7 @@ def _run(store: Store, run_id: str, catalog_root: str) -> None:
         async def fail(aio: Any) -> None:
             async with aio.unit_of_work() as uow:
                 await append_log(uow, run_id, "error", detail)
-                await transition_run(uow, run_id, RunAction.FAIL, reason=reason)
+                await transition_run(uow, run_id, RunAction.FAIL, reason=reason, correlation_id=correlation_id)
 
         try:
             store.call(fail)
@@ -94,7 +98,7 @@ def _run(store: Store, run_id: str, catalog_root: str) -> None:
     async def complete(aio: Any) -> None:
         async with aio.unit_of_work() as uow:
             writing = time.perf_counter()
-            await record_backtest(uow, run_id, result)
+            await record_backtest(uow, run_id, result, correlation_id=correlation_id)
             await append_log(uow, run_id, "info", f"completed: {len(result.orders)} orders, {len(result.fills)} "
                                                   f"fills, {len(result.equity)} bars; backtest {seconds:.2f} s, "
                                                   f"result written in {time.perf_counter() - writing:.2f} s")
@@ -108,12 +112,12 @@ def _run(store: Store, run_id: str, catalog_root: str) -> None:
 
         async def fail_to_store(aio: Any) -> None:
             async with aio.unit_of_work() as uow:
-                await transition_run(uow, run_id, RunAction.FAIL, reason=reason)
+                await transition_run(uow, run_id, RunAction.FAIL, reason=reason, correlation_id=correlation_id)
 
         store.call(fail_to_store)
 
 
-def _backtest(store: Store, run: RunRecord, catalog_root: str) -> Any:
+def _backtest(store: Store, run: RunRecord, catalog_root: str, correlation_id: str | None) -> Any:
     from weaver.backtesting.engine import backtest
     from weaver.catalog import Catalog
     from weaver.core.config import RunConfig
@@ -142,7 +146,7 @@ def _backtest(store: Store, run: RunRecord, catalog_root: str) -> Any:
 
     store.call(note)
     bars = next(iter(frames.values())) if len(frames) == 1 else frames
-    return backtest(cls, bars, config=config, progress=_Ticks(store, run.id, index), **params)
+    return backtest(cls, bars, config=config, progress=_Ticks(store, run.id, index, correlation_id), **params)
 
 
 def _merged_index(frames: Mapping[str, pd.DataFrame]) -> pd.DatetimeIndex:
@@ -156,8 +160,8 @@ def _merged_index(frames: Mapping[str, pd.DataFrame]) -> pd.DatetimeIndex:
 class _Ticks:
     """The progress callback: a ``tick`` event at each 5 % of the bars (at most :data:`TICKS_PER_RUN`)."""
 
-    def __init__(self, store: Store, run_id: str, index: pd.DatetimeIndex) -> None:
-        self._store, self._run_id, self._index = store, run_id, index
+    def __init__(self, store: Store, run_id: str, index: pd.DatetimeIndex, correlation_id: str | None) -> None:
+        self._store, self._run_id, self._index, self._correlation_id = store, run_id, index, correlation_id
         self._mark = 0  # the last twentieth of the bars told of
 
     def __call__(self, done: int, total: int) -> None:
@@ -170,7 +174,7 @@ class _Ticks:
         payload = {"run_id": self._run_id, "timestamp": self._index[done - 1].to_pydatetime(),
                    "bar_index": done - 1, "total": total}
         try:
-            self._store.log.append("tick", payload, run_id=self._run_id)
+            self._store.log.append("tick", payload, run_id=self._run_id, correlation_id=self._correlation_id)
         except StoreUnavailableError:
             pass  # progress is news, not state: the run goes on, and its result is written later
 

@@ -101,9 +101,13 @@ class RunManager:
 
     # --- one run ---------------------------------------------------------------------------------
 
-    def launch(self, run_id: str) -> None:
-        """Start run ``run_id``'s worker (the run is already ``running`` in the store)."""
-        task = asyncio.get_running_loop().create_task(self._supervise(run_id), name=f"weaver-run-{run_id}")
+    def launch(self, run_id: str, correlation_id: str | None = None) -> None:
+        """Start run ``run_id``'s worker (the run is already ``running`` in the store).
+
+        ``correlation_id`` is the starting request's: every event the worker writes carries it.
+        """
+        task = asyncio.get_running_loop().create_task(self._supervise(run_id, correlation_id),
+                                                      name=f"weaver-run-{run_id}")
         self._tasks[run_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
 
@@ -132,14 +136,15 @@ class RunManager:
             if not task.cancelled():
                 raise
 
-    async def _supervise(self, run_id: str) -> None:
+    async def _supervise(self, run_id: str, correlation_id: str | None) -> None:
         process: BaseProcess | None = None
         try:
             if self._slots.locked():
                 await self._log(run_id, "info", "waiting for a free worker: every slot is busy")
             async with self._slots:
                 process = self._context.Process(target=run_worker, name=f"weaver-backtest-{run_id[:12]}",
-                                                args=(run_id, self._url, self._catalog, os.getpid()), daemon=True)
+                                                args=(run_id, self._url, self._catalog, os.getpid(), correlation_id),
+                                                daemon=True)
                 await asyncio.to_thread(process.start)
                 self._processes[run_id] = process
                 await self._log(run_id, "info", f"backtest worker started: pid {process.pid}")
@@ -154,25 +159,26 @@ class RunManager:
             log.exception("run %s: the worker failed to start", run_id)
             if process is not None and process.is_alive():
                 process.kill()
-            await self._fail(run_id, f"the backtest worker could not be started: {type(exc).__name__}: {exc}")
+            await self._fail(run_id, f"the backtest worker could not be started: {type(exc).__name__}: {exc}",
+                             correlation_id)
             return
         finally:
             self._processes.pop(run_id, None)
         log.info("run %s: worker %s %s", run_id, process.pid, _ended(process.exitcode))
         # a worker settles its own run; one that did not (killed, crashed) fails it here
         await self._fail(run_id, f"the backtest worker (pid {process.pid}) {_ended(process.exitcode)} "
-                                 "before it finished")
+                                 "before it finished", correlation_id)
 
     # --- writing to the store --------------------------------------------------------------------
 
-    async def _fail(self, run_id: str, reason: str) -> bool:
+    async def _fail(self, run_id: str, reason: str, correlation_id: str | None = None) -> bool:
         """Move the run to error with ``reason``; return False if it was no longer running."""
         from weaver.store.errors import NotFoundError
         from weaver.store.run_records import append_log, transition_run
 
         try:
             async with self._store.unit_of_work() as uow:
-                await transition_run(uow, run_id, RunAction.FAIL, reason=reason)
+                await transition_run(uow, run_id, RunAction.FAIL, reason=reason, correlation_id=correlation_id)
                 await append_log(uow, run_id, "error", reason)
         except (RunTransitionError, NotFoundError):
             return False

@@ -214,10 +214,12 @@ async def transition_run(uow: UnitOfWork, run_id: str, action: RunAction | str, 
                         "try again")
 
 
-async def record_backtest(uow: UnitOfWork, run_id: str, result: BacktestLike) -> RunRecord:
+async def record_backtest(uow: UnitOfWork, run_id: str, result: BacktestLike, *,
+                          correlation_id: str | None = None) -> RunRecord:
     """Complete running run ``run_id`` with a backtest's result: statistics, orders, fills, equity, positions.
 
-    The run moves first (``running`` -> ``completed``, told by ``run.completed``), so a run
+    The run moves first (``running`` -> ``completed``, told by ``run.completed`` with
+    ``correlation_id``: the request that started the run), so a run
     stopped or failed meanwhile refuses the whole result and nothing of it is written.
     ``data_start`` and ``data_end`` are set from the equity curve where the run had none.
 
@@ -229,7 +231,7 @@ async def record_backtest(uow: UnitOfWork, run_id: str, result: BacktestLike) ->
         For a value the store cannot keep exactly (see :func:`weaver.store.runs.save_backtest`).
     """
     rows = backtest_rows(run_id, result)
-    record = await transition_run(uow, run_id, RunAction.COMPLETE, values={
+    record = await transition_run(uow, run_id, RunAction.COMPLETE, correlation_id=correlation_id, values={
         "stats": rows.stats,
         "data_start": func.coalesce(RUNS.c.data_start, rows.data_start),
         "data_end": func.coalesce(RUNS.c.data_end, rows.data_end)})

@@ -94,6 +94,17 @@ def test_the_run_told_its_story_in_events_with_at_most_twenty_ticks(story: dict[
     assert ticks[-1]["bar_index"] == ticks[-1]["total"] - 1
 
 
+def test_the_events_a_request_caused_carry_its_correlation_id(story: dict[str, Any]) -> None:
+    """The create request's id is on run.created; the start request's on run.started and on everything
+    the worker it started told (ticks, run.completed), so one id follows the run from the request."""
+    created_by = story["created"].headers["X-Correlation-ID"]
+    started_by = story["started"].headers["X-Correlation-ID"]
+
+    assert created_by != started_by
+    assert [e.correlation_id for e in story["events"] if e.type == "run.created"] == [created_by]
+    assert {e.correlation_id for e in story["events"] if e.type != "run.created"} == {started_by}
+
+
 def test_the_stored_result_equals_wv_backtest_on_the_same_spec(server: Server, story: dict[str, Any]) -> None:
     from weaver.catalog import Catalog
     from weaver.store import Store

@@ -137,7 +137,7 @@ class RunService:
                            {"run_id": run_id, "status": exc.status.value}) from None
         finally:
             self.pages.changed()
-        self._manager.launch(run_id)
+        self._manager.launch(run_id, correlation_id)
         return run
 
     async def stop(self, run_id: str, correlation_id: str | None = None) -> RunRecord:
