@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
     from weaver.store import Store
     from weaver.store.run_records import RunRecord
-    from weaver.strategy.base import Strategy
 
 __all__ = ["TICKS_PER_RUN", "run_worker"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import sqlalchemy as sa
 
 from weaver.core.errors import DataError
 from weaver.events import CursorError, EventPayloadError, EventTypeError

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.integration.store.helpers import settle_async, tick
-from weaver.events import START, new_event
+from weaver.events import new_event
 from weaver.events.outbox import write
 from weaver.store import AsyncStore, StoreUnavailableError
 
