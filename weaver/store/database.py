@@ -200,7 +200,11 @@ class AsyncStore:
 
     @asynccontextmanager
     async def connect(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
-        """Yield a connection in a transaction, committed on success (writes) or rolled back."""
+        """Yield a connection in a transaction, committed on success (writes) or rolled back.
+
+        A read whose connection is lost after its last statement, before its rollback, keeps
+        what it read: the rollback has nothing to undo.
+        """
         engine = self.engine if write else self.read_engine
         conn = await self.guard(engine.connect)
         try:
@@ -214,7 +218,13 @@ class AsyncStore:
             if write:
                 await self.guard(conn.commit, committing=True)
             else:
-                await conn.rollback()
+                try:
+                    await conn.rollback()
+                except Exception as exc:
+                    # a read-only transaction has nothing to undo: what it read stands, and a
+                    # connection lost meanwhile (a server restart) is dropped by the pool on close
+                    if not is_unavailable(exc):
+                        raise
         finally:
             with contextlib.suppress(Exception):  # a connection lost with the server is closed already
                 await conn.close()

@@ -212,6 +212,8 @@ def test_a_server_restart_mid_stream_loses_no_committed_event_and_delivers_no_un
             deadline = time.monotonic() + 15
             while set(applied) != set(stored) and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
+            if consuming.done():  # a subscription outlives a restart: it must not have ended
+                raise AssertionError("the consumer's subscription ended") from consuming.exception()
             consuming.cancel()
             return {"confirmed": confirmed, "failures": failures, "applied": applied, "stored": stored,
                     "deliveries": deliveries}
@@ -325,3 +327,32 @@ def test_an_event_held_back_by_an_older_transaction_arrives_soon_after_it_ends(p
             await store.close()
 
     assert asyncio.run(scenario()) < 0.5
+
+
+def test_a_read_whose_connection_dies_before_its_rollback_keeps_what_it_read(pg_url: str) -> None:
+    """The server ends a reader's backend after its query, before the read's rollback.
+
+    Nothing lost: the rows already read are returned (a read-only transaction has nothing to
+    undo), the dead connection leaves the pool, and the next read works. A subscription that
+    met this at a server restart used to end with the raw driver error and deliver nothing more.
+    """
+    async def scenario() -> tuple[list[int], int, list[int]]:
+        store = await _store(pg_url)
+        try:
+            await store.log.append("tick", tick(1))
+            async with store.connect() as conn:
+                ids = [row[0] for row in await conn.execute(sa.text("SELECT id FROM outbox ORDER BY id"))]
+                pid = (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+                async with store.engine.connect() as admin:
+                    killed = (await admin.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"),
+                                                  {"pid": pid})).scalar_one()
+                    assert killed
+            again = [event.id for event in await store.log.read()]
+            return ids, pid, again
+        finally:
+            await store.close()
+
+    ids, pid, again = asyncio.run(scenario())
+
+    assert ids == again == [1]
+    assert pid > 0
