@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
@@ -57,9 +56,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.postgres import PG_ADMIN, admin, foreign_transactions  # noqa: E402
+
 DATABASES = ("sqlite", "postgresql")
 PARTS = ("sse", "http")
-PG_ADMIN = os.environ.get("WEAVER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 SSE_P99_MS = 100.0  # commit -> every client, p99 <= 100 ms
 RUN_ID = "bench-sse"
 T0 = datetime(2026, 12, 7, 14, 30, tzinfo=timezone.utc)
@@ -82,16 +82,6 @@ def progress(message: str) -> None:
 # -- databases and the server ------------------------------------------------------------------
 
 
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @asynccontextmanager
 async def scratch(database: str) -> AsyncIterator[tuple[Path, str | None]]:
     """Yield ``(WEAVER_HOME, WEAVER_DATABASE_URL or None)`` of an empty store; remove it afterwards."""
@@ -100,13 +90,13 @@ async def scratch(database: str) -> AsyncIterator[tuple[Path, str | None]]:
             yield Path(folder), None
             return
         name = f"weaver_bench_{uuid.uuid4().hex[:12]}"
-        await _admin(f'CREATE DATABASE "{name}"')
+        await admin(f'CREATE DATABASE "{name}"')
         try:
             yield Path(folder), f"{PG_ADMIN.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
         finally:
             for attempt in range(20):  # the shared server may be restarting: give it a few seconds
                 try:
-                    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                     break
                 except Exception as exc:
                     if attempt == 19:
@@ -147,40 +137,6 @@ class Serve:
                 self.process.kill()
         self.out.close()
         self.err.close()
-
-
-@asynccontextmanager
-async def foreign_transactions(own_database: str | None) -> AsyncIterator[dict[tuple[int, str], float]]:
-    """Yield ``{(pid, xid): longest age seen in s}`` of other databases' transactions, sampled every 20 ms.
-
-    A reader of the log sees an event only once every transaction older than the event's has
-    ended, in the whole cluster (weaver/events/outbox.py): on a shared PostgreSQL server other
-    sessions' writes delay delivery, and the table is read with this beside it.
-    """
-    seen: dict[tuple[int, str], float] = {}
-    if own_database is None:
-        yield seen
-        return
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-
-    async def sample() -> None:
-        while True:
-            for pid, xid, age in await conn.fetch(
-                    "SELECT pid, backend_xid::text, extract(epoch FROM now() - xact_start)::float8 "
-                    "FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM $1", own_database):
-                seen[(pid, xid)] = max(age, seen.get((pid, xid), 0.0))
-            await asyncio.sleep(0.02)
-
-    task = asyncio.create_task(sample())
-    try:
-        yield seen
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-        await conn.close()
 
 
 # -- the clients (worker processes) ------------------------------------------------------------

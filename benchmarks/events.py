@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
@@ -54,10 +53,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.postgres import PG_ADMIN, admin, foreign_transactions  # noqa: E402
+
 DATABASES = ("sqlite", "postgresql")
 BATCH = 1_000
 TYPE = "order.filled"
-PG_ADMIN = os.environ.get("WEAVER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 RAW_COLUMNS = ("type", "version", "run_id", "correlation_id", "causation_id", "ts", "payload")
 BATCH_TARGET = 0.5   # batched appends >= 50% of the raw baseline's rows/s (like for like: the "batch" mode)
 NOTIFY_P99_MS = 20.0  # NOTIFY p99 <= 20 ms on loopback
@@ -215,16 +215,6 @@ class RawSqlite:
 # -- databases ---------------------------------------------------------------------------------
 
 
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @asynccontextmanager
 async def scratch(database: str) -> AsyncIterator[tuple[str, str]]:
     """Yield ``(store URL, raw DSN or path)`` of an empty database; remove it afterwards."""
@@ -234,14 +224,14 @@ async def scratch(database: str) -> AsyncIterator[tuple[str, str]]:
             yield f"sqlite+aiosqlite:///{path}", path
         return
     name = f"weaver_bench_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}"')
+    await admin(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN.rsplit("/", 1)[0]
     try:
         yield f"{base.replace('postgresql://', 'postgresql+asyncpg://')}/{name}", f"{base}/{name}"
     finally:
         for attempt in range(20):  # the shared server may be restarting: give it a few seconds
             try:
-                await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 break
             except Exception as exc:  # refused, reset, "the database system is starting up"
                 if attempt == 19:
@@ -368,37 +358,6 @@ async def latency(url: str, n: int, *, listen: bool, poll_interval: float, seed:
             await asyncio.sleep(rng.uniform(0.005, 0.010))
         await asyncio.wait_for(task, 3 * poll_interval + 30)
     return [received[id_] - t for id_, t in committed.items()]
-
-
-@asynccontextmanager
-async def foreign_transactions(own_database: str) -> AsyncIterator[dict[tuple[int, str], float]]:
-    """Yield ``{(pid, xid): longest age seen in s}`` of other databases' transactions, sampled every 20 ms.
-
-    A reader sees an event only once every transaction older than the event's has ended, in
-    the whole cluster (weaver/events/outbox.py): on a shared server other sessions' writes
-    delay delivery, and the latency table is read with this beside it.
-    """
-    import asyncpg
-
-    seen: dict[tuple[int, str], float] = {}
-    conn = await asyncpg.connect(PG_ADMIN)
-
-    async def sample() -> None:
-        while True:
-            for pid, xid, age in await conn.fetch(
-                    "SELECT pid, backend_xid::text, extract(epoch FROM now() - xact_start)::float8 "
-                    "FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM $1", own_database):
-                seen[(pid, xid)] = max(age, seen.get((pid, xid), 0.0))
-            await asyncio.sleep(0.02)
-
-    task = asyncio.create_task(sample())
-    try:
-        yield seen
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-        await conn.close()
 
 
 # -- report ------------------------------------------------------------------------------------
