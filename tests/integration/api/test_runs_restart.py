@@ -5,10 +5,7 @@ and settles their runs before it exits. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.integration.api.runs_helpers import (
     events,
@@ -18,18 +15,9 @@ from tests.integration.api.runs_helpers import (
     wait_gone,
     worker_pid,
 )
-from tests.integration.store.conftest import pg_database
 from tests.integration.api.test_runs import SPEC
 
 SLOW = {**SPEC, "strategy_id": "slow", "config": {}}
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    if request.param == "sqlite":
-        yield None
-    else:
-        yield from pg_database()
 
 
 def test_a_run_of_a_killed_server_is_settled_as_an_error_when_it_starts_again(tmp_path: Path,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,21 +13,13 @@ from typing import Any
 
 import pytest
 
-from tests.integration.store.conftest import pg_database
+from tests.integration.store.conftest import url  # noqa: F401 - the store's fixture: a SQLite file or a PostgreSQL database
 from weaver.core.envelope import Envelope
 from weaver.events.broadcast import Broadcaster, SlowConsumerError
 from weaver.events.outbox import START, decode_cursor, new_event
 from weaver.store.database import AsyncStore
 
 T0 = datetime(2026, 12, 7, 14, 30, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'weaver.db'}"
-    else:
-        yield from pg_database()
 
 
 def tick(run_id: str, i: int) -> dict[str, Any]:
