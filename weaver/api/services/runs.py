@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from weaver.live.manager import RunManager
     from weaver.store.database import AsyncStore
     from weaver.store.run_records import RunRecord
+    from weaver.store.uow import UnitOfWork
     from weaver.store.runs import StrategyRecord
 
 __all__ = ["RunService"]
@@ -76,6 +78,15 @@ class RunService:
         self._store, self._catalog, self._manager = store, catalog, manager
         self.pages = PageCache()
 
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work on runs; the runs list's pages are dropped when it ends, committed or not."""
+        try:
+            async with self._store.unit_of_work() as uow:
+                yield uow
+        finally:
+            self.pages.changed()
+
     def saw(self, event: Envelope) -> None:
         """Note an event read from the log: a run's change drops the runs list's pages."""
         if event.type.startswith("run."):
@@ -98,13 +109,10 @@ class RunService:
         from weaver.store.run_records import create_run
 
         checked = await self._check(strategy_id, mode, symbols, timeframe, start_time, end_time, config)
-        try:
-            async with self._store.unit_of_work() as uow:
-                return await create_run(uow, strategy=checked.strategy, mode=checked.mode, symbols=checked.symbols,
-                                        timeframe=checked.timeframe, spec=checked.spec, data_start=checked.start,
-                                        data_end=checked.end, correlation_id=correlation_id)
-        finally:
-            self.pages.changed()
+        async with self._writing() as uow:
+            return await create_run(uow, strategy=checked.strategy, mode=checked.mode, symbols=checked.symbols,
+                                    timeframe=checked.timeframe, spec=checked.spec, data_start=checked.start,
+                                    data_end=checked.end, correlation_id=correlation_id)
 
     async def get(self, run_id: str) -> RunRecord:
         """Return run ``run_id`` (``NotFoundError``: 404)."""
@@ -130,13 +138,11 @@ class RunService:
         from weaver.store.run_records import transition_run
 
         try:
-            async with self._store.unit_of_work() as uow:
+            async with self._writing() as uow:
                 run = await transition_run(uow, run_id, RunAction.START, correlation_id=correlation_id)
         except RunTransitionError as exc:
             raise ApiError(409, ErrorCode.RUN_NOT_STARTABLE, str(exc),
                            {"run_id": run_id, "status": exc.status.value}) from None
-        finally:
-            self.pages.changed()
         self._manager.launch(run_id, correlation_id)
         return run
 
@@ -154,15 +160,13 @@ class RunService:
         if current.status is RunStatus.STOPPED:
             return current
         try:
-            async with self._store.unit_of_work() as uow:
+            async with self._writing() as uow:
                 run = await transition_run(uow, run_id, RunAction.STOP, reason="stopped on request",
                                            correlation_id=correlation_id)
                 await append_log(uow, run_id, "info", "stopped on request")
         except RunTransitionError as exc:
             raise ApiError(409, ErrorCode.RUN_NOT_STOPPABLE, str(exc),
                            {"run_id": run_id, "status": exc.status.value}) from None
-        finally:
-            self.pages.changed()
         await self._manager.terminate(run_id)
         return run
 
@@ -170,11 +174,8 @@ class RunService:
         """Delete a run that is not running, and what it left (``ConflictError``: 409)."""
         from weaver.store.run_records import delete_run
 
-        try:
-            async with self._store.unit_of_work() as uow:
-                await delete_run(uow, run_id)
-        finally:
-            self.pages.changed()
+        async with self._writing() as uow:
+            await delete_run(uow, run_id)
 
     # --- what a run left -------------------------------------------------------------------------
 
