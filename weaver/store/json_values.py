@@ -168,6 +168,5 @@ def decode_items(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def decode_series(data: Mapping[str, Any]) -> pd.Series:
     """Return the Series (of dtype object) that :func:`encode_series` wrote as ``data``."""
-    values = data["values"]
-    keys = data["keys"]
-    return pd.Series([decode_value(values[k]) for k in keys], index=pd.Index(keys), name=data["name"], dtype=object)
+    items = decode_items(data)
+    return pd.Series(list(items.values()), index=pd.Index(list(items)), name=data["name"], dtype=object)
